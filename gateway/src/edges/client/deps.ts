@@ -1,0 +1,29 @@
+import type { AuthService } from '../../auth/service.js';
+import type { DirectoryService } from '../../directory/service.js';
+import type { Logger } from '../../log.js';
+import type { MessagingService } from '../../messaging/service.js';
+import type { SessionRegistry } from '../../sessions/registry.js';
+import type { SettingsStore } from '../../settings/settings.js';
+import type { ClientConnection } from './connection.js';
+
+export interface EdgeMetrics {
+  slowConsumers: number;
+  rateLimited: number;
+  badFrames: number;
+  heartbeatTimeouts: number;
+  refusedConnections: number;
+}
+
+/** What the client edge needs: the services it calls and its limits. */
+export interface ClientEdgeDeps {
+  auth: AuthService;
+  directory: DirectoryService;
+  messaging: MessagingService;
+  sessions: SessionRegistry;
+  settings: SettingsStore;
+  log: Logger;
+  version: string;
+  limits: { sendQueueBytes: number; framesPerSecond: number; maxConnections: number };
+  metrics: EdgeMetrics;
+  onClosed(c: ClientConnection): void;
+}

@@ -1,0 +1,98 @@
+import type net from 'node:net';
+import type { WebSocket } from 'ws';
+import { ERRORS, type ErrorCode } from '../../errors/registry.js';
+import { HANDSHAKE_TIMEOUT_MS, HEARTBEAT_TIMEOUT_MS } from '../../protocol/client-v1.js';
+import { ClientConnection, type FrameTransport } from './connection.js';
+import type { ClientEdgeDeps, EdgeMetrics } from './deps.js';
+import { attachTcpConnection } from './tcp.js';
+
+const SWEEP_INTERVAL_MS = 5000;
+
+/**
+ * The client edge: owns every client connection whatever its transport,
+ * enforces the connection cap, and sweeps for handshake and heartbeat
+ * timeouts with one timer (not one per connection).
+ */
+export class ClientEdge {
+  readonly connections = new Set<ClientConnection>();
+  readonly metrics: EdgeMetrics = { slowConsumers: 0, rateLimited: 0, badFrames: 0, heartbeatTimeouts: 0, refusedConnections: 0 };
+  private sweeper: NodeJS.Timeout | null = null;
+  private readonly deps: ClientEdgeDeps;
+
+  constructor(deps: Omit<ClientEdgeDeps, 'metrics' | 'onClosed'>) {
+    this.deps = { ...deps, metrics: this.metrics, onClosed: (c) => this.closed(c) };
+  }
+
+  start(): void {
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  private closed(c: ClientConnection): void {
+    this.connections.delete(c);
+    this.deps.sessions.remove(c);
+  }
+
+  private register = (c: ClientConnection): boolean => {
+    if (this.connections.size >= this.deps.limits.maxConnections) {
+      this.metrics.refusedConnections += 1;
+      c.end('GW_RATE_LIMITED', 'the server holds its maximum number of connections');
+      return false;
+    }
+    this.connections.add(c);
+    return true;
+  };
+
+  sweep(now = Date.now()): void {
+    for (const c of this.connections) {
+      if (c.handshaking && now - c.openedAt > HANDSHAKE_TIMEOUT_MS) c.end('GW_HANDSHAKE_TIMEOUT');
+      else if (now - c.lastSeenAt > HEARTBEAT_TIMEOUT_MS) {
+        this.metrics.heartbeatTimeouts += 1;
+        c.end('GW_HEARTBEAT_TIMEOUT');
+      }
+    }
+  }
+
+  acceptTcp = (socket: net.Socket): void => {
+    attachTcpConnection(socket, this.deps, this.register);
+  };
+
+  acceptWebSocket(ws: WebSocket, address: string | null): void {
+    let closing = false;
+    const transport: FrameTransport = {
+      address,
+      send: (json) => {
+        if (!closing && ws.readyState === ws.OPEN) ws.send(json);
+      },
+      bufferedBytes: () => ws.bufferedAmount,
+      close: (code: ErrorCode | 'OK', message: string) => {
+        if (closing) return;
+        closing = true;
+        const wsCode = code === 'OK' ? 1000 : (ERRORS[code].close ?? 1000);
+        if (code === 'GW_SLOW_CONSUMER') return void ws.terminate();
+        // the reason carries the stable code; the meaning is in docs/errors.md
+        ws.close(wsCode, code === 'OK' ? message.slice(0, 120) : code);
+        setTimeout(() => ws.terminate(), 2000).unref();
+      },
+    };
+    const conn = new ClientConnection(transport, this.deps);
+    if (!this.register(conn)) return;
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        this.metrics.badFrames += 1;
+        conn.end('GW_BAD_FRAME', 'frames are JSON text');
+        return;
+      }
+      conn.onFrame(data.toString());
+    });
+    ws.on('error', () => conn.transportClosed());
+    ws.on('close', () => conn.transportClosed());
+  }
+
+  /** Closes every connection with GW_SERVER_SHUTDOWN (clients reconnect and resume elsewhere or later). */
+  stop(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
+    for (const c of [...this.connections]) c.end('GW_SERVER_SHUTDOWN');
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Every stable error code the gateway can answer with: its meaning, HTTP status,
+ * and the WebSocket close code used when the error ends a connection.
+ * docs/errors.md documents each one; test/unit/errors.test.ts keeps the two in step.
+ * Data only: the client library imports this file.
+ */
+export interface ErrorSpec {
+  readonly http: number;
+  /** WebSocket close code when this error closes a connection (4000–4999), or null if it never does. */
+  readonly close: number | null;
+  readonly meaning: string;
+}
+
+export const ERRORS = {
+  // protocol and framing
+  GW_BAD_FRAME: { http: 400, close: 4400, meaning: 'The frame is not valid JSON, not UTF-8, or not shaped as the protocol says.' },
+  GW_UNKNOWN_FRAME: { http: 400, close: null, meaning: 'The frame type is not part of the protocol version in use.' },
+  GW_BAD_REQUEST: { http: 400, close: null, meaning: 'A field is missing, has the wrong type, or is out of range.' },
+  GW_VERSION_UNSUPPORTED: { http: 400, close: 4426, meaning: 'The client speaks a protocol version the server does not.' },
+  GW_HANDSHAKE_REQUIRED: { http: 400, close: 4401, meaning: 'The first frame must be hello; then login or resume before anything else.' },
+  GW_HANDSHAKE_TIMEOUT: { http: 408, close: 4408, meaning: 'The connection did not complete hello and login in time.' },
+  GW_FRAME_TOO_LARGE: { http: 413, close: 4413, meaning: 'A frame exceeded the maximum frame size.' },
+  GW_RATE_LIMITED: { http: 429, close: 4429, meaning: 'Too many requests; slow down and retry after the given delay.' },
+  GW_SLOW_CONSUMER: { http: 503, close: 4503, meaning: 'The client did not read fast enough and its send queue overflowed.' },
+  GW_HEARTBEAT_TIMEOUT: { http: 408, close: 4409, meaning: 'Nothing arrived from the client within the heartbeat timeout.' },
+  GW_SERVER_SHUTDOWN: { http: 503, close: 1001, meaning: 'The server is shutting down; reconnect and resume shortly.' },
+  // authentication and authorisation
+  GW_AUTH_FAILED: { http: 401, close: null, meaning: 'Wrong account or password.' },
+  GW_ACCOUNT_LOCKED: { http: 423, close: null, meaning: 'Too many failed logins; the account is locked for a while.' },
+  GW_USER_BLOCKED: { http: 403, close: 4403, meaning: 'The user is on the blocked list and may not log in on any client.' },
+  GW_USER_UNAUTHORISED: { http: 403, close: 4404, meaning: 'The user is not on the authorised list (and auto-authorise is off or no seat is free).' },
+  GW_USER_DISABLED: { http: 403, close: 4405, meaning: 'The user account is disabled.' },
+  GW_TOKEN_INVALID: { http: 401, close: 4410, meaning: 'The session token is unknown, expired or revoked; log in again.' },
+  GW_FORCED_OFFLINE: { http: 401, close: 4411, meaning: 'An administrator signed this device out.' },
+  GW_DEVICE_WIPED: { http: 401, close: 4412, meaning: 'An administrator ordered this device to erase its local data.' },
+  GW_REPLACED: { http: 409, close: 4414, meaning: 'The same device connected again; this older connection was closed.' },
+  GW_FORBIDDEN: { http: 403, close: null, meaning: 'The caller may not do this.' },
+  // directory
+  GW_NOT_FOUND: { http: 404, close: null, meaning: 'The user, department, group, message or file does not exist.' },
+  GW_CONFLICT: { http: 409, close: null, meaning: 'The change conflicts with existing data (duplicate account, name taken, stale version).' },
+  GW_DEPT_NOT_EMPTY: { http: 409, close: null, meaning: 'The department still has members or sub-departments.' },
+  GW_DEPT_CYCLE: { http: 409, close: null, meaning: 'A department cannot be moved under itself or one of its descendants.' },
+  GW_GROUP_LIMIT: { http: 409, close: null, meaning: 'The group would exceed its member limit.' },
+  GW_NOT_MEMBER: { http: 403, close: null, meaning: 'The sender is not a member of the group.' },
+  // messaging
+  GW_RECALL_EXPIRED: { http: 409, close: null, meaning: 'The recall window has passed.' },
+  GW_RECIPIENT_UNAVAILABLE: { http: 409, close: null, meaning: 'The recipient cannot receive messages (deleted or disabled).' },
+  // files
+  GW_FILE_TOO_LARGE: { http: 413, close: null, meaning: 'The file is larger than the limit set for this kind of transfer.' },
+  // storage and internals
+  GW_STORAGE_BUSY: { http: 503, close: null, meaning: 'The database is busy; retry shortly.' },
+  GW_INTERNAL: { http: 500, close: 1011, meaning: 'An unexpected failure; the log has details under the given request id.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Close codes by error code, for the protocol document and the client library. */
+export const CLOSE_CODES: Readonly<Record<string, number>> = Object.freeze(
+  Object.fromEntries(
+    Object.entries(ERRORS)
+      .filter(([, s]) => s.close !== null)
+      .map(([k, s]) => [k, s.close as number]),
+  ),
+);
+
+/** Process exit codes (sysexits.h where one fits); systemd's RestartPreventExitStatus uses them. */
+export const EXIT_CODES = {
+  OK: 0,
+  FAILURE: 1,
+  USAGE: 64,
+  PORT_IN_USE: 69,
+  DATA_DIR_NOT_WRITABLE: 73,
+  DATABASE_TOO_NEW: 76,
+  BAD_CONFIG: 78,
+  SERVER_UNREACHABLE: 75,
+} as const;

@@ -1,0 +1,180 @@
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import type net from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
+import websocket from '@fastify/websocket';
+import type { Config } from './config/schema.js';
+import { startAdminSocket } from './control/socket.js';
+import { ClientEdge } from './edges/client/edge.js';
+import { createTcpServer } from './edges/client/tcp.js';
+import { installErrorHandler } from './edges/http/errors.js';
+import { registerFileRoutes } from './edges/http/files.js';
+import { promText, registerPublicRoutes, type ListenerStatus } from './edges/http/public.js';
+import type { Logger } from './log.js';
+import { MAX_FRAME_BYTES } from './protocol/client-v1.js';
+import { buildServices, VERSION, type Services } from './services.js';
+import { SessionRegistry } from './sessions/registry.js';
+import { ensureTls } from './tls.js';
+
+export interface GatewayOptions {
+  log: Logger;
+  /** Tests: serve WSS and TCP without TLS (never in production). */
+  plaintext?: boolean;
+  /** Tests: skip the admin socket. */
+  adminSocket?: boolean;
+}
+
+export interface Gateway {
+  readonly config: Readonly<Config>;
+  readonly services: Services;
+  readonly sessions: SessionRegistry;
+  readonly clientEdge: ClientEdge;
+  readonly http: FastifyInstance;
+  readonly https: FastifyInstance;
+  /** Actual bound ports (after start), useful when the config says 0. */
+  ports(): { http: number | null; https: number | null; tcp: number | null };
+  urls(): { http: string; wss: string; tcp: string };
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export class StartupError extends Error {
+  constructor(readonly kind: 'port_in_use' | 'data_dir' | 'other', message: string) {
+    super(message);
+  }
+}
+
+function portOf(server: { address(): string | net.AddressInfo | null } | null): number | null {
+  const a = server?.address();
+  return a && typeof a === 'object' ? a.port : null;
+}
+
+/**
+ * The composition root: builds services, the session registry and every
+ * listener, un-started. Tests build one, start it on ephemeral ports, and
+ * stop it; `huitong serve` does the same with the configured ports.
+ */
+export async function buildGateway(config: Readonly<Config>, opts: GatewayOptions): Promise<Gateway> {
+  const log = opts.log;
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+    accessSync(config.dataDir, constants.W_OK);
+  } catch {
+    throw new StartupError('data_dir', `data directory ${config.dataDir} is not writable`);
+  }
+  const services = buildServices(config, log);
+  const tlsMaterial = opts.plaintext ? null : await ensureTls(config.dataDir, config.https.certFile, config.https.keyFile, config.publicHost);
+  const sessions = new SessionRegistry(services.bus);
+  const clientEdge = new ClientEdge({
+    auth: services.auth, directory: services.directory, messaging: services.messaging, sessions, settings: services.settings,
+    log: log.child({ edge: 'client' }), version: VERSION, limits: config.limits,
+  });
+
+  const http = Fastify({ logger: false, bodyLimit: 1024 * 1024, trustProxy: false });
+  const https = Fastify({
+    logger: false,
+    ...(tlsMaterial ? { https: { cert: tlsMaterial.cert, key: tlsMaterial.key, minVersion: 'TLSv1.2' as const } } : {}),
+    bodyLimit: 1024 * 1024,
+  });
+  installErrorHandler(http, log);
+  installErrorHandler(https, log);
+  const tcp = createTcpServer(tlsMaterial, clientEdge.acceptTcp);
+  let adminApp: FastifyInstance | null = null;
+  let stopped = false;
+
+  const ports = () => ({ http: portOf(http.server), https: portOf(https.server), tcp: portOf(tcp) });
+  const listeners = (): ListenerStatus[] => {
+    const p = ports();
+    return [
+      { name: 'http', port: p.http, up: p.http !== null, url: p.http ? `http://localhost:${p.http}/` : null },
+      { name: 'https+wss', port: p.https, up: p.https !== null, url: p.https ? `${tlsMaterial ? 'wss' : 'ws'}://localhost:${p.https}/ws` : null },
+      { name: 'tcp', port: p.tcp, up: p.tcp !== null, url: p.tcp ? `${tlsMaterial ? 'tls' : 'tcp'}://localhost:${p.tcp}` : null },
+    ];
+  };
+
+  await https.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false } });
+  https.register(async (scope) => {
+    scope.get('/ws', { websocket: true }, (socket, req) => clientEdge.acceptWebSocket(socket, req.socket.remoteAddress ?? null));
+  });
+  registerFileRoutes(https, { auth: services.auth, files: services.files, messaging: services.messaging });
+
+  registerPublicRoutes(http, {
+    version: VERSION,
+    publicHost: config.publicHost,
+    listeners,
+    ports,
+    async pingDatabase() {
+      const t = performance.now();
+      services.db.prepare('SELECT 1').get();
+      return performance.now() - t;
+    },
+    async metricsText() {
+      const m = services.messaging.metrics;
+      const e = clientEdge.metrics;
+      const t = performance.now();
+      services.db.prepare('SELECT 1').get();
+      const dbMs = performance.now() - t;
+      return promText([
+        { name: 'huitong_connections', help: 'Client connections open', type: 'gauge', value: clientEdge.connections.size },
+        { name: 'huitong_online_users', help: 'Users with at least one authenticated connection', type: 'gauge', value: sessions.onlineUsers },
+        { name: 'huitong_messages_stored_total', help: 'Messages stored', type: 'counter', value: m.stored },
+        { name: 'huitong_deliveries_total', help: 'Inbox entries created (one per recipient)', type: 'counter', value: m.deliveries },
+        { name: 'huitong_frames_pushed_total', help: 'Message frames written to connections', type: 'counter', value: sessions.deliveredFrames },
+        { name: 'huitong_store_batches_total', help: 'Group-commit transactions', type: 'counter', value: m.batches },
+        { name: 'huitong_store_last_batch_ms', help: 'Duration of the last group-commit transaction', type: 'gauge', value: m.lastBatchMs },
+        { name: 'huitong_send_queue_depth', help: 'Messages waiting for the next group commit', type: 'gauge', value: m.queueDepth },
+        { name: 'huitong_db_ping_ms', help: 'Latency of a trivial database query', type: 'gauge', value: dbMs },
+        { name: 'huitong_slow_consumers_total', help: 'Connections closed because their send queue overflowed', type: 'counter', value: e.slowConsumers },
+        { name: 'huitong_rate_limited_total', help: 'Frames refused by the per-connection rate limit', type: 'counter', value: e.rateLimited },
+        { name: 'huitong_bad_frames_total', help: 'Malformed frames received', type: 'counter', value: e.badFrames },
+        { name: 'huitong_heartbeat_timeouts_total', help: 'Connections closed for silence', type: 'counter', value: e.heartbeatTimeouts },
+        { name: 'huitong_process_rss_bytes', help: 'Resident memory of the process', type: 'gauge', value: process.memoryUsage.rss() },
+      ]);
+    },
+  });
+
+  const listenTcp = () =>
+    new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(config.tcp.port, config.tcp.host, () => {
+        tcp.off('error', reject);
+        resolve();
+      });
+    });
+
+  const gw: Gateway = {
+    config, services, sessions, clientEdge, http, https,
+    ports,
+    urls() {
+      const p = ports();
+      return { http: `http://localhost:${p.http}/`, wss: `${tlsMaterial ? 'wss' : 'ws'}://localhost:${p.https}/ws`, tcp: `${tlsMaterial ? 'tls' : 'tcp'}://localhost:${p.tcp}` };
+    },
+    async start() {
+      try {
+        if (opts.adminSocket !== false) adminApp = await startAdminSocket(config.dataDir, services, log);
+        sessions.start();
+        clientEdge.start();
+        await http.listen({ port: config.http.port, host: config.http.host });
+        await https.listen({ port: config.https.port, host: config.https.host });
+        await listenTcp();
+      } catch (e) {
+        await gw.stop();
+        if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new StartupError('port_in_use', (e as Error).message);
+        throw e;
+      }
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clientEdge.stop();
+      sessions.stop();
+      await Promise.allSettled([
+        http.close(),
+        https.close(),
+        new Promise<void>((r) => (tcp.listening ? tcp.close(() => r()) : r())),
+        adminApp?.close(),
+      ]);
+      await services.close();
+    },
+  };
+  return gw;
+}

@@ -1,0 +1,277 @@
+import type { Bus } from '../bus/bus.js';
+import type { DirectoryService } from '../directory/service.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import {
+  MAX_SYNC_PAGE,
+  RECALL_WINDOW_MS,
+  type BodyByKind,
+  type Conversation,
+  type MessageId,
+  type MessageKind,
+  type MessageView,
+  type SendableKind,
+  type UserId,
+} from '../protocol/client-v1.js';
+import { validateBody } from './validate.js';
+import type { AppendItem, AppendResult, InboxEntry, MessageRepo } from './repo.js';
+
+export interface SendRequest {
+  senderId: UserId;
+  senderAccount: string;
+  cmid: unknown;
+  to: unknown;
+  kind: unknown;
+  body: unknown;
+  mentions?: unknown;
+  /** 'client' for people; 'rtx', 'app:<id>', 'openapi', 'broadcast'... for other entry points. */
+  origin: string;
+}
+
+export interface SendAck {
+  id: MessageId;
+  seq: number;
+  ts: number;
+  duplicate: boolean;
+}
+
+interface Pending {
+  item: AppendItem;
+  view: Omit<MessageView, 'seq'>;
+  resolve: (r: SendAck) => void;
+  reject: (e: Error) => void;
+}
+
+const CMID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export interface MessagingMetrics {
+  stored: number;
+  deliveries: number;
+  batches: number;
+  lastBatchMs: number;
+  queueDepth: number;
+}
+
+/**
+ * The one path every message takes: validate → de-duplicate by origin id →
+ * store durably (group commit) → assign inbox seqs → hand to the bus. A send's
+ * promise resolves only after its transaction committed.
+ */
+export class MessagingService {
+  private queue: Pending[] = [];
+  private flushScheduled = false;
+  private flushing: Promise<void> | null = null;
+  private closed = false;
+  /** Group members, refreshed whenever the directory changes. */
+  private readonly memberCache = new Map<number, UserId[]>();
+  readonly metrics: MessagingMetrics = { stored: 0, deliveries: 0, batches: 0, lastBatchMs: 0, queueDepth: 0 };
+
+  constructor(
+    private readonly repo: MessageRepo,
+    private readonly directory: DirectoryService,
+    private readonly bus: Bus,
+    private readonly files: { exists(fileId: string): Promise<boolean> },
+    private readonly maxBatch: number,
+  ) {
+    bus.subscribe((e) => {
+      if (e.type === 'dir.changed') this.memberCache.clear();
+    });
+  }
+
+  private async members(groupId: number): Promise<UserId[]> {
+    let m = this.memberCache.get(groupId);
+    if (!m) {
+      m = await this.directory.groupMemberIds(groupId as never);
+      this.memberCache.set(groupId, m);
+    }
+    return m;
+  }
+
+  private async recipients(senderId: UserId, to: Conversation): Promise<UserId[]> {
+    if (to.kind === 'group') {
+      const members = await this.members(to.id);
+      if (members.length === 0 && !(await this.directory.getGroup(to.id))) throw new GatewayError('GW_NOT_FOUND', `group ${to.id} does not exist`);
+      if (!members.includes(senderId)) throw new GatewayError('GW_NOT_MEMBER', 'you are not a member of this group');
+      return members;
+    }
+    const peer = await this.directory.getUser(to.id);
+    if (!peer) throw new GatewayError('GW_NOT_FOUND', `user ${to.id} does not exist`);
+    if (peer.status !== 'active') throw new GatewayError('GW_RECIPIENT_UNAVAILABLE', `${peer.account} cannot receive messages`);
+    return peer.id === senderId ? [senderId] : [senderId, peer.id];
+  }
+
+  private parseConversation(to: unknown): Conversation {
+    const c = to as { kind?: unknown; id?: unknown } | null;
+    if (!c || typeof c !== 'object' || (c.kind !== 'user' && c.kind !== 'group') || !Number.isSafeInteger(c.id) || (c.id as number) <= 0) {
+      throw new GatewayError('GW_BAD_REQUEST', 'to must be {kind: "user"|"group", id: positive integer}');
+    }
+    return c as Conversation;
+  }
+
+  async send(req: SendRequest): Promise<SendAck> {
+    if (this.closed) throw new GatewayError('GW_SERVER_SHUTDOWN');
+    if (typeof req.cmid !== 'string' || !CMID_RE.test(req.cmid)) throw new GatewayError('GW_BAD_REQUEST', 'cmid must be 1–64 characters of letters, digits, . _ : -');
+    const to = this.parseConversation(req.to);
+    const kind = req.kind as SendableKind;
+    const body = validateBody(kind, req.body);
+    const mentions = this.parseMentions(req.mentions);
+    const recipients = await this.recipients(req.senderId, to);
+    if (mentions && to.kind === 'group') {
+      const set = new Set(recipients);
+      if (mentions.some((m) => !set.has(m))) throw new GatewayError('GW_BAD_REQUEST', 'mentions must name members of the group');
+    }
+    const fileIds: string[] = [];
+    if (kind === 'image' || kind === 'file') {
+      const fileId = (body as BodyByKind['file']).fileId;
+      if (!(await this.files.exists(fileId)) || !(await this.repo.canReadFile(req.senderId, fileId))) {
+        throw new GatewayError('GW_NOT_FOUND', 'the file was not uploaded (or not by you)');
+      }
+      fileIds.push(fileId);
+    }
+    return this.enqueue({ senderId: req.senderId, cmid: req.cmid, conv: to, kind, body: JSON.stringify(body), mentions, origin: req.origin, recipients, fileIds }, req.senderAccount);
+  }
+
+  private parseMentions(m: unknown): UserId[] | null {
+    if (m === undefined || m === null) return null;
+    if (!Array.isArray(m) || m.length > 100 || !m.every((x) => Number.isSafeInteger(x) && x > 0)) {
+      throw new GatewayError('GW_BAD_REQUEST', 'mentions must be at most 100 user ids');
+    }
+    return m.length ? [...new Set(m as UserId[])] : null;
+  }
+
+  /** Recalls a message the caller sent, within RECALL_WINDOW_MS; every recipient device learns it through its inbox. */
+  async recall(senderId: UserId, senderAccount: string, messageId: unknown): Promise<SendAck> {
+    if (!Number.isSafeInteger(messageId)) throw new GatewayError('GW_BAD_REQUEST', 'messageId must be an integer');
+    const m = await this.repo.getMessage(messageId as MessageId);
+    if (!m || m.kind === 'recall') throw new GatewayError('GW_NOT_FOUND', 'no such message');
+    if (m.senderId !== senderId) throw new GatewayError('GW_FORBIDDEN', 'only the sender may recall a message');
+    if (Date.now() - m.createdAt > RECALL_WINDOW_MS) throw new GatewayError('GW_RECALL_EXPIRED', `messages can be recalled within ${RECALL_WINDOW_MS / 60000} minutes`);
+    const recipients = m.conv.kind === 'group' ? await this.members(m.conv.id) : m.conv.id === senderId ? [senderId] : [senderId, m.conv.id];
+    return this.enqueue({
+      senderId, cmid: `recall:${m.id}`, conv: m.conv, kind: 'recall', body: JSON.stringify({ messageId: m.id }), mentions: null,
+      origin: m.origin, recipients: recipients.includes(senderId) ? recipients : [...recipients, senderId], fileIds: [], recallOf: m.id,
+    }, senderAccount);
+  }
+
+  private enqueue(item: AppendItem, senderAccount: string): Promise<SendAck> {
+    return new Promise<SendAck>((resolve, reject) => {
+      const view: Omit<MessageView, 'seq'> = {
+        id: 0 as MessageId, cmid: item.cmid, from: item.senderId, fromAccount: senderAccount, to: item.conv,
+        kind: item.kind, body: JSON.parse(item.body) as MessageView['body'], ts: 0, origin: item.origin,
+        ...(item.mentions ? { mentions: item.mentions } : {}),
+      };
+      this.queue.push({ item, view, resolve, reject });
+      this.metrics.queueDepth = this.queue.length;
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.flushScheduled || this.flushing) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flushing = this.flush().finally(() => {
+        this.flushing = null;
+        if (this.queue.length > 0) this.schedule();
+      });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      this.metrics.queueDepth = this.queue.length;
+      const started = performance.now();
+      let results: AppendResult[];
+      try {
+        results = await this.repo.appendBatch(batch.map((p) => p.item));
+      } catch (e) {
+        const busy = (e as { code?: string }).code === 'SQLITE_BUSY';
+        for (const p of batch) p.reject(busy ? new GatewayError('GW_STORAGE_BUSY') : (e as Error));
+        continue;
+      }
+      this.metrics.batches += 1;
+      this.metrics.lastBatchMs = performance.now() - started;
+      // the transaction has committed: acknowledge, then deliver
+      for (let i = 0; i < batch.length; i++) {
+        const p = batch[i] as Pending;
+        const r = results[i] as AppendResult;
+        if (!r.ok) {
+          p.reject(r.error);
+          continue;
+        }
+        if (r.duplicate) {
+          p.resolve({ id: r.id, seq: r.senderSeq, ts: r.ts, duplicate: true });
+          continue;
+        }
+        this.metrics.stored += 1;
+        p.resolve({ id: r.id, seq: r.seqs.get(p.item.senderId) ?? 0, ts: r.ts, duplicate: false });
+        const base = { ...p.view, id: r.id, ts: r.ts };
+        for (const [userId, seq] of r.seqs) {
+          this.metrics.deliveries += 1;
+          this.bus.publish({ type: 'message', userId, message: { ...base, seq } });
+        }
+      }
+    }
+  }
+
+  /** Messages in the user's inbox after `after`, oldest first. */
+  async sync(userId: UserId, after: unknown, limit: unknown): Promise<{ messages: MessageView[]; lastSeq: number; more: boolean }> {
+    if (!Number.isSafeInteger(after) || (after as number) < 0) throw new GatewayError('GW_BAD_REQUEST', 'after must be a non-negative integer');
+    const lim = limit === undefined ? 200 : Number(limit);
+    if (!Number.isInteger(lim) || lim < 1 || lim > MAX_SYNC_PAGE) throw new GatewayError('GW_BAD_REQUEST', `limit must be 1–${MAX_SYNC_PAGE}`);
+    const rows = await this.repo.inboxAfter(userId, after as number, lim + 1);
+    const more = rows.length > lim;
+    const page = rows.slice(0, lim);
+    return { messages: page.map(toView), lastSeq: await this.repo.lastSeq(userId), more };
+  }
+
+  lastSeq(userId: UserId): Promise<number> {
+    return this.repo.lastSeq(userId);
+  }
+
+  /** Moves the reader's read pointer and tells the people who should know (F: read receipts). */
+  async markRead(reader: UserId, conv: unknown, upTo: unknown): Promise<void> {
+    const c = this.parseConversation(conv);
+    if (!Number.isSafeInteger(upTo) || (upTo as number) <= 0) throw new GatewayError('GW_BAD_REQUEST', 'upTo must be a message id');
+    if (c.kind === 'group' && !(await this.members(c.id)).includes(reader)) throw new GatewayError('GW_NOT_MEMBER');
+    const prev = await this.repo.advanceRead(reader, c, upTo as MessageId);
+    if (prev === null) return;
+    const notify = new Set<UserId>([reader, ...(await this.repo.sendersBetween(c, prev, upTo as MessageId, reader))]);
+    for (const userId of notify) this.bus.publish({ type: 'receipt', userId, conv: c, reader, upTo: upTo as MessageId });
+  }
+
+  async readCounts(userId: UserId, ids: unknown): Promise<{ id: MessageId; read: number; members: number }[]> {
+    if (!Array.isArray(ids) || ids.length > 200 || !ids.every((x) => Number.isSafeInteger(x))) throw new GatewayError('GW_BAD_REQUEST', 'ids must be at most 200 message ids');
+    const out = [];
+    for (const id of ids as MessageId[]) {
+      const m = await this.repo.getMessage(id);
+      if (!m) continue;
+      const members = m.conv.kind === 'group' ? await this.members(m.conv.id) : [m.senderId, m.conv.id];
+      if (!members.includes(userId)) continue;
+      out.push({ id, read: await this.repo.readCount(id), members: Math.max(members.length - 1, 1) });
+    }
+    return out;
+  }
+
+  canReadFile(userId: UserId, fileId: string): Promise<boolean> {
+    return this.repo.canReadFile(userId, fileId);
+  }
+
+  /** Stops taking sends and waits until everything queued is stored. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.flushing || this.flushScheduled || this.queue.length > 0) {
+      if (this.flushing) await this.flushing;
+      else await new Promise((r) => setImmediate(r));
+    }
+  }
+}
+
+export function toView(e: InboxEntry): MessageView {
+  return {
+    id: e.id, seq: e.seq, cmid: e.cmid, from: e.senderId, fromAccount: e.senderAccount, to: e.conv, kind: e.kind,
+    body: JSON.parse(e.body) as BodyByKind[MessageKind], ts: e.createdAt, origin: e.origin,
+    ...(e.mentions ? { mentions: e.mentions } : {}), ...(e.recalledAt ? { recalled: true } : {}),
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * Client protocol v1 — the frames exchanged between clients and the gateway over
+ * WSS (port 7443, path /ws, one JSON text message per frame) and over TLS TCP
+ * (port 7006, each frame a 4-byte big-endian length followed by that many bytes
+ * of UTF-8 JSON). The document is docs/protocol/client-v1.md; keep both in step.
+ *
+ * This module holds types and constants only, so the client library and the
+ * web client can import it without pulling in server code.
+ */
+
+export const PROTOCOL_VERSION = 1;
+/** Largest frame either side may send; larger ones close the connection (GW_FRAME_TOO_LARGE). */
+export const MAX_FRAME_BYTES = 256 * 1024;
+/** Clients send `ping` at this interval when idle. */
+export const HEARTBEAT_INTERVAL_MS = 20_000;
+/** The server closes a connection from which nothing arrived for this long. */
+export const HEARTBEAT_TIMEOUT_MS = 60_000;
+/** A connection must complete `hello` within this time. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Recall is allowed this long after the message was stored. */
+export const RECALL_WINDOW_MS = 2 * 60_000;
+/** Largest page of `msg.sync`. */
+export const MAX_SYNC_PAGE = 500;
+/** Largest page of `dir.snapshot`. */
+export const MAX_DIR_PAGE = 2000;
+/** Most people one connection may watch for presence. */
+export const MAX_PRESENCE_SUBSCRIPTIONS = 5000;
+/** Largest text body, in characters. */
+export const MAX_TEXT_CHARS = 10_000;
+
+export type UserId = number & { readonly __brand: 'UserId' };
+export type DeptId = number & { readonly __brand: 'DeptId' };
+export type GroupId = number & { readonly __brand: 'GroupId' };
+export type MessageId = number & { readonly __brand: 'MessageId' };
+
+/** Frames the client sends. Every one but `ping` carries a request id `rid`. */
+export enum ClientFrame {
+  Hello = 'hello',
+  Login = 'login',
+  Resume = 'resume',
+  Logout = 'logout',
+  Ping = 'ping',
+  DirSnapshot = 'dir.snapshot',
+  DirDelta = 'dir.delta',
+  PresenceSubscribe = 'presence.sub',
+  Send = 'msg.send',
+  Sync = 'msg.sync',
+  Read = 'msg.read',
+  ReadCounts = 'msg.readcounts',
+  Recall = 'msg.recall',
+  CommandAck = 'device.cmd.ack',
+}
+
+/** Frames the server sends. `result` and `error` answer a request by its `rid`; the rest are pushes. */
+export enum ServerFrame {
+  Result = 'result',
+  Error = 'error',
+  Pong = 'pong',
+  Message = 'msg',
+  Receipt = 'msg.receipt',
+  Presence = 'presence',
+  DirChanged = 'dir.changed',
+  Command = 'device.cmd',
+  Bye = 'bye',
+}
+
+export type ClientType = 'ios' | 'android' | 'web' | 'desktop' | 'cli' | 'rtx';
+export const CLIENT_TYPES: readonly ClientType[] = ['ios', 'android', 'web', 'desktop', 'cli', 'rtx'];
+
+export interface DeviceInfo {
+  /** Stable id the client generates once per installation (1–64 chars of [A-Za-z0-9._-]). */
+  id: string;
+  type: ClientType;
+  name?: string;
+  pushToken?: string;
+}
+
+export type Conversation = { kind: 'user'; id: UserId } | { kind: 'group'; id: GroupId };
+
+export type MessageKind = 'text' | 'image' | 'file' | 'link' | 'rich' | 'recall';
+
+export interface TextBody { text: string }
+export interface FileBody { fileId: string; name: string; size: number; mime?: string }
+export interface ImageBody extends FileBody { width?: number; height?: number }
+export interface LinkBody { url: string; title: string; description?: string }
+export interface RichSegment { text: string; bold?: boolean; italic?: boolean; href?: string; mention?: UserId }
+export interface RichBody { title?: string; segments: RichSegment[] }
+/** Stored and delivered like any message, so offline devices learn of a recall. */
+export interface RecallBody { messageId: MessageId }
+
+export interface BodyByKind {
+  text: TextBody;
+  image: ImageBody;
+  file: FileBody;
+  link: LinkBody;
+  rich: RichBody;
+  recall: RecallBody;
+}
+export type SendableKind = Exclude<MessageKind, 'recall'>;
+
+/** A message as it sits in one user's inbox. */
+export interface MessageView {
+  id: MessageId;
+  /** The recipient's inbox sequence number: 1, 2, 3... with no gaps, per user. */
+  seq: number;
+  cmid: string;
+  from: UserId;
+  fromAccount: string;
+  /** For 1:1 messages the addressee (not the reader); for group messages the group. */
+  to: Conversation;
+  kind: MessageKind;
+  body: BodyByKind[MessageKind];
+  mentions?: UserId[];
+  /** Milliseconds since the epoch, server clock, when the message became durable. */
+  ts: number;
+  /** Where the message came from: a client, RTX, an app, the open API, a broadcast. */
+  origin: string;
+  recalled?: boolean;
+}
+
+export interface DeptView { id: DeptId; parentId: DeptId | null; name: string; order: number; version: number }
+export interface UserView {
+  id: UserId;
+  account: string;
+  name: string;
+  pinyin: string;
+  mainDeptId: DeptId | null;
+  deptIds: DeptId[];
+  title: string;
+  gender: 'male' | 'female' | 'unknown';
+  mobile: string;
+  email: string;
+  phone: string;
+  status: 'active' | 'disabled';
+  origin: string;
+  order: number;
+  version: number;
+}
+export interface GroupView {
+  id: GroupId;
+  name: string;
+  ownerId: UserId | null;
+  memberIds: UserId[];
+  origin: string;
+  memberLimit: number;
+  version: number;
+}
+
+export interface ClientLimits {
+  offlineFileMaxBytes: number;
+  p2pFileMaxBytes: number;
+  maxFrameBytes: number;
+  heartbeatIntervalMs: number;
+  recallWindowMs: number;
+}
+
+export interface AuthOk {
+  token: string;
+  user: UserView;
+  deviceId: string;
+  dirVersion: number;
+  /** Highest inbox seq the user has; sync from the last one the device saw. */
+  lastSeq: number;
+  limits: ClientLimits;
+}
+
+export type PresenceStatus = 'online' | 'offline';
+export interface PresenceEntry { userId: UserId; status: PresenceStatus; clients: ClientType[] }
+
+export interface DeviceCommand { id: number; kind: 'force_offline' | 'wipe'; issuedAt: number }
+
+/** Request payloads, by frame type. */
+export interface RequestPayload {
+  [ClientFrame.Hello]: { v: number; client?: string };
+  [ClientFrame.Login]: { account: string; password: string; device: DeviceInfo };
+  [ClientFrame.Resume]: { token: string };
+  [ClientFrame.Logout]: Record<string, never>;
+  [ClientFrame.Ping]: Record<string, never>;
+  [ClientFrame.DirSnapshot]: { cursor?: string; limit?: number };
+  [ClientFrame.DirDelta]: { since: number };
+  [ClientFrame.PresenceSubscribe]: { userIds: UserId[] };
+  [ClientFrame.Send]: {
+    cmid: string;
+    to: Conversation;
+    kind: SendableKind;
+    body: BodyByKind[SendableKind];
+    mentions?: UserId[];
+  };
+  [ClientFrame.Sync]: { after: number; limit?: number };
+  [ClientFrame.Read]: { conv: Conversation; upTo: MessageId };
+  [ClientFrame.ReadCounts]: { ids: MessageId[] };
+  [ClientFrame.Recall]: { messageId: MessageId };
+  [ClientFrame.CommandAck]: { id: number };
+}
+
+/** Result payloads, by the request's frame type. */
+export interface ResultPayload {
+  [ClientFrame.Hello]: { v: number; server: string; heartbeatIntervalMs: number; maxFrameBytes: number };
+  [ClientFrame.Login]: AuthOk;
+  [ClientFrame.Resume]: AuthOk;
+  [ClientFrame.Logout]: Record<string, never>;
+  [ClientFrame.Ping]: Record<string, never>;
+  [ClientFrame.DirSnapshot]: { version: number; depts: DeptView[]; users: UserView[]; groups: GroupView[]; nextCursor: string | null };
+  [ClientFrame.DirDelta]: {
+    version: number;
+    /** True when `since` is too old for a delta: take a snapshot instead. */
+    resetRequired: boolean;
+    depts: DeptView[];
+    users: UserView[];
+    groups: GroupView[];
+    removed: { depts: DeptId[]; users: UserId[]; groups: GroupId[] };
+  };
+  [ClientFrame.PresenceSubscribe]: { presence: PresenceEntry[] };
+  [ClientFrame.Send]: { id: MessageId; seq: number; ts: number; duplicate: boolean };
+  [ClientFrame.Sync]: { messages: MessageView[]; lastSeq: number; more: boolean };
+  [ClientFrame.Read]: Record<string, never>;
+  [ClientFrame.ReadCounts]: { counts: { id: MessageId; read: number; members: number }[] };
+  [ClientFrame.Recall]: { id: MessageId; seq: number };
+  [ClientFrame.CommandAck]: Record<string, never>;
+}
+
+/** Push payloads, by frame type. */
+export interface PushPayload {
+  [ServerFrame.Message]: MessageView;
+  [ServerFrame.Receipt]: { conv: Conversation; reader: UserId; upTo: MessageId };
+  [ServerFrame.Presence]: { presence: PresenceEntry[] };
+  [ServerFrame.DirChanged]: { version: number };
+  [ServerFrame.Command]: DeviceCommand;
+  [ServerFrame.Bye]: { code: string; message: string };
+  [ServerFrame.Pong]: Record<string, never>;
+}
+
+export interface ErrorPayload { code: string; message: string; retryAfterMs?: number }
+
+export type RequestFrame<T extends ClientFrame = ClientFrame> = { t: T; rid: number; p: RequestPayload[T] };
+export type ResultFrame<T extends ClientFrame = ClientFrame> = { t: ServerFrame.Result; rid: number; p: ResultPayload[T] };
+export type ErrorFrame = { t: ServerFrame.Error; rid: number | null; p: ErrorPayload };
+export type PushFrame<T extends keyof PushPayload = keyof PushPayload> = { t: T; p: PushPayload[T] };
+export type AnyServerFrame = ResultFrame | ErrorFrame | PushFrame;
+
+/** WebSocket close codes (4000–4999 are ours); TCP sends a `bye` frame with the same code string then closes. */
+export { CLOSE_CODES } from '../errors/registry.js';

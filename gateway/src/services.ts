@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { AuthService, type SeatGate } from './auth/service.js';
+import { InProcessBus, type Bus } from './bus/bus.js';
+import type { Config } from './config/schema.js';
+import { SqliteDeviceRepo } from './devices/repo.js';
+import { DirectoryService } from './directory/service.js';
+import { SqliteDirectoryRepo } from './directory/sqlite-repo.js';
+import { FileService, SqliteFileRepo } from './files/service.js';
+import type { Logger } from './log.js';
+import { MessagingService } from './messaging/service.js';
+import { SqliteMessageRepo } from './messaging/sqlite-repo.js';
+import { SqliteSettingsStore, type SettingsStore } from './settings/settings.js';
+import { openDatabase, packageRoot, type Db } from './storage/sqlite.js';
+
+export const VERSION: string = (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+
+/** The domain services of one process, built on one storage backend. */
+export interface Services {
+  db: Db;
+  bus: Bus;
+  settings: SettingsStore;
+  directory: DirectoryService;
+  auth: AuthService;
+  messaging: MessagingService;
+  files: FileService;
+  /** Stores everything queued and closes the database. */
+  close(): Promise<void>;
+}
+
+export function databaseFile(config: Readonly<Config>): string {
+  return config.storage.sqliteFile || path.join(config.dataDir, 'huitong.db');
+}
+
+/**
+ * Builds the services on the embedded SQLite backend. The CLI uses this too
+ * when no server is running, so every path goes through the same services.
+ */
+export function buildServices(config: Readonly<Config>, log: Logger, opts: { seats?: SeatGate; bus?: Bus } = {}): Services {
+  const db = openDatabase(databaseFile(config), { synchronous: config.storage.synchronous });
+  const bus = opts.bus ?? new InProcessBus();
+  const settings = new SqliteSettingsStore(db);
+  const directory = new DirectoryService(new SqliteDirectoryRepo(db), settings, bus);
+  const auth = new AuthService(directory, new SqliteDeviceRepo(db), settings, bus, config.auth, opts.seats);
+  const files = new FileService(config.dataDir, new SqliteFileRepo(db), settings);
+  const messaging = new MessagingService(new SqliteMessageRepo(db), directory, bus, files, config.storage.groupCommitMaxBatch);
+  log.debug({ file: databaseFile(config) }, 'database open');
+  return {
+    db, bus, settings, directory, auth, messaging, files,
+    async close() {
+      await messaging.close();
+      db.close();
+    },
+  };
+}
