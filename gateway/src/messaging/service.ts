@@ -63,6 +63,8 @@ export class MessagingService {
   private closed = false;
   /** Group members, refreshed whenever the directory changes. */
   private readonly memberCache = new Map<number, UserId[]>();
+  /** Per sender: settles once that sender's latest submission is queued. */
+  private readonly senderChains = new Map<number, Promise<void>>();
   readonly metrics: MessagingMetrics = { stored: 0, deliveries: 0, batches: 0, lastBatchMs: 0, queueDepth: 0 };
 
   constructor(
@@ -107,7 +109,29 @@ export class MessagingService {
     return c as Conversation;
   }
 
-  async send(req: SendRequest): Promise<SendAck> {
+  /**
+   * Sends one message. Sends of one sender are validated and queued strictly in
+   * call order (even when the caller does not wait for each), so a client may
+   * pipeline sends; the promise resolves once the message is durable.
+   */
+  send(req: SendRequest): Promise<SendAck> {
+    return this.inOrder(req.senderId, () => this.prepare(req), req.senderAccount);
+  }
+
+  /** Runs `prepare` after the sender's previous submissions were queued, then queues its item. */
+  private inOrder(senderId: UserId, prepare: () => Promise<AppendItem>, senderAccount: string): Promise<SendAck> {
+    const prev = this.senderChains.get(senderId) ?? Promise.resolve();
+    // the ack promise is boxed so the chain waits for queueing, not for durability
+    const queued = prev.then(async () => ({ ack: this.enqueue(await prepare(), senderAccount) }));
+    const tail = queued.then(() => undefined, () => undefined);
+    this.senderChains.set(senderId, tail);
+    void tail.then(() => {
+      if (this.senderChains.get(senderId) === tail) this.senderChains.delete(senderId);
+    });
+    return queued.then((q) => q.ack);
+  }
+
+  private async prepare(req: SendRequest): Promise<AppendItem> {
     if (this.closed) throw new GatewayError('GW_SERVER_SHUTDOWN');
     if (typeof req.cmid !== 'string' || !CMID_RE.test(req.cmid)) throw new GatewayError('GW_BAD_REQUEST', 'cmid must be 1–64 characters of letters, digits, . _ : -');
     const to = this.parseConversation(req.to);
@@ -127,7 +151,7 @@ export class MessagingService {
       }
       fileIds.push(fileId);
     }
-    return this.enqueue({ senderId: req.senderId, cmid: req.cmid, conv: to, kind, body: JSON.stringify(body), mentions, origin: req.origin, recipients, fileIds }, req.senderAccount);
+    return { senderId: req.senderId, cmid: req.cmid, conv: to, kind, body: JSON.stringify(body), mentions, origin: req.origin, recipients, fileIds };
   }
 
   private parseMentions(m: unknown): UserId[] | null {
@@ -139,16 +163,18 @@ export class MessagingService {
   }
 
   /** Recalls a message the caller sent, within RECALL_WINDOW_MS; every recipient device learns it through its inbox. */
-  async recall(senderId: UserId, senderAccount: string, messageId: unknown): Promise<SendAck> {
-    if (!Number.isSafeInteger(messageId)) throw new GatewayError('GW_BAD_REQUEST', 'messageId must be an integer');
-    const m = await this.repo.getMessage(messageId as MessageId);
-    if (!m || m.kind === 'recall') throw new GatewayError('GW_NOT_FOUND', 'no such message');
-    if (m.senderId !== senderId) throw new GatewayError('GW_FORBIDDEN', 'only the sender may recall a message');
-    if (Date.now() - m.createdAt > RECALL_WINDOW_MS) throw new GatewayError('GW_RECALL_EXPIRED', `messages can be recalled within ${RECALL_WINDOW_MS / 60000} minutes`);
-    const recipients = m.conv.kind === 'group' ? await this.members(m.conv.id) : m.conv.id === senderId ? [senderId] : [senderId, m.conv.id];
-    return this.enqueue({
-      senderId, cmid: `recall:${m.id}`, conv: m.conv, kind: 'recall', body: JSON.stringify({ messageId: m.id }), mentions: null,
-      origin: m.origin, recipients: recipients.includes(senderId) ? recipients : [...recipients, senderId], fileIds: [], recallOf: m.id,
+  recall(senderId: UserId, senderAccount: string, messageId: unknown): Promise<SendAck> {
+    return this.inOrder(senderId, async () => {
+      if (!Number.isSafeInteger(messageId)) throw new GatewayError('GW_BAD_REQUEST', 'messageId must be an integer');
+      const m = await this.repo.getMessage(messageId as MessageId);
+      if (!m || m.kind === 'recall') throw new GatewayError('GW_NOT_FOUND', 'no such message');
+      if (m.senderId !== senderId) throw new GatewayError('GW_FORBIDDEN', 'only the sender may recall a message');
+      if (Date.now() - m.createdAt > RECALL_WINDOW_MS) throw new GatewayError('GW_RECALL_EXPIRED', `messages can be recalled within ${RECALL_WINDOW_MS / 60000} minutes`);
+      const recipients = m.conv.kind === 'group' ? await this.members(m.conv.id) : m.conv.id === senderId ? [senderId] : [senderId, m.conv.id];
+      return {
+        senderId, cmid: `recall:${m.id}`, conv: m.conv, kind: 'recall', body: JSON.stringify({ messageId: m.id }), mentions: null,
+        origin: m.origin, recipients: recipients.includes(senderId) ? recipients : [...recipients, senderId], fileIds: [], recallOf: m.id,
+      };
     }, senderAccount);
   }
 

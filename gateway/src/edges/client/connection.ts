@@ -202,10 +202,12 @@ export class ClientConnection implements Session {
         }
         return this.reply(rid, { presence: d.sessions.watch(this, ids as UserId[]) });
       }
-      case ClientFrame.Send: {
-        const ack = await d.messaging.send({ senderId: me.id, senderAccount: me.account, cmid: p.cmid, to: p.to, kind: p.kind, body: p.body, mentions: p.mentions, origin: 'client' });
-        return this.reply(rid, ack);
-      }
+      case ClientFrame.Send:
+        // not awaited: the service keeps this sender's order, so later frames need not wait for durability
+        d.messaging
+          .send({ senderId: me.id, senderAccount: me.account, cmid: p.cmid, to: p.to, kind: p.kind, body: p.body, mentions: p.mentions, origin: 'client' })
+          .then((ack) => this.reply(rid, ack), (e: unknown) => this.handleError(rid, e));
+        return;
       case ClientFrame.Sync:
         return this.reply(rid, await d.messaging.sync(me.id, p.after, p.limit));
       case ClientFrame.Read:
@@ -213,10 +215,9 @@ export class ClientConnection implements Session {
         return this.reply(rid, {});
       case ClientFrame.ReadCounts:
         return this.reply(rid, { counts: await d.messaging.readCounts(me.id, p.ids) });
-      case ClientFrame.Recall: {
-        const ack = await d.messaging.recall(me.id, me.account, p.messageId);
-        return this.reply(rid, { id: ack.id, seq: ack.seq });
-      }
+      case ClientFrame.Recall:
+        d.messaging.recall(me.id, me.account, p.messageId).then((ack) => this.reply(rid, { id: ack.id, seq: ack.seq }), (e: unknown) => this.handleError(rid, e));
+        return;
       case ClientFrame.CommandAck: {
         if (!Number.isSafeInteger(p.id)) throw new GatewayError('GW_BAD_REQUEST', 'id must be a command id');
         const ok = await d.auth.ackCommand(p.id as number, this.deviceId);
