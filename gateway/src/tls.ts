@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { generate } from 'selfsigned';
+import { ConfigError } from './config/load.js';
 
 export interface TlsMaterial {
   cert: string;
@@ -20,12 +22,26 @@ function writeAtomic(file: string, data: string, mode: number): void {
 /**
  * The configured certificate and key, or a self-signed pair under
  * <dataDir>/tls generated on first start (ECDSA P-256, ten years, SANs for
- * localhost, 127.0.0.1, ::1 and this host's name). docs/ops/tls.md says how to
+ * localhost, 127.0.0.1, ::1 and this host's name). docs/config.md says how to
  * install a real certificate.
  */
 export async function ensureTls(dataDir: string, certFile: string, keyFile: string, publicHost: string): Promise<TlsMaterial> {
   if (certFile && keyFile) {
-    return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), selfSigned: false, certFile };
+    const read = (file: string, key: string) => {
+      try {
+        return readFileSync(file, 'utf8');
+      } catch (e) {
+        throw new ConfigError(`${key}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+    };
+    const cert = read(certFile, 'https.certFile');
+    const key = read(keyFile, 'https.keyFile');
+    try {
+      createSecureContext({ cert, key });
+    } catch (e) {
+      throw new ConfigError(`https.certFile / https.keyFile: not a usable PEM certificate and matching key (${(e as Error).message})`);
+    }
+    return { cert, key, selfSigned: false, certFile };
   }
   const dir = path.join(dataDir, 'tls');
   const crt = path.join(dir, 'self-signed.crt');

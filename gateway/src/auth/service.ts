@@ -66,7 +66,8 @@ export class AuthService {
     if (user.blocked) throw new GatewayError('GW_USER_BLOCKED');
     if (user.status !== 'active') throw new GatewayError('GW_USER_DISABLED');
     if (!user.authorised) {
-      if (this.settings.get().autoAuthorise && (await this.seats.seatAvailable())) return this.directory.setAuthorised(user.id, true);
+      // auto-authorise applies at a first login only, never after an administrator took the right away
+      if (!user.authDecided && this.settings.get().autoAuthorise && (await this.seats.seatAvailable())) return this.directory.setAuthorised(user.id, true);
       throw new GatewayError('GW_USER_UNAUTHORISED');
     }
     return user;
@@ -122,13 +123,19 @@ export class AuthService {
   /** Resumes with a device token: fast (no password hashing), same admission checks as login. */
   async resume(token: unknown, address: string | null): Promise<{ user: UserRecord; device: DeviceRecord }> {
     if (typeof token !== 'string' || token.length < 16 || token.length > 128) throw new GatewayError('GW_TOKEN_INVALID');
-    const rec = await this.devices.findToken(hashToken(token));
+    const hash = hashToken(token);
+    const rec = await this.devices.findToken(hash);
     if (!rec || rec.revokedAt !== null || rec.expiresAt < Date.now()) throw new GatewayError('GW_TOKEN_INVALID');
     const user = await this.directory.getUser(rec.userId);
     const device = await this.devices.getDevice(rec.deviceId);
     if (!user || !device) throw new GatewayError('GW_TOKEN_INVALID');
     const admitted = await this.admit(user);
-    await this.devices.touchDevice(device.id, address);
+    const now = Date.now();
+    // last-seen is kept to the minute, so a reconnect storm does not turn into a write storm
+    if (device.lastSeenAt === null || now - device.lastSeenAt > 60_000 || device.lastAddress !== address) await this.devices.touchDevice(device.id, address);
+    // sliding expiry: a token stays valid while it is used at least once per tokenTtlDays (moved at most daily)
+    const ttl = this.policy.tokenTtlDays * 86_400_000;
+    if (rec.expiresAt < now + ttl - 86_400_000) await this.devices.extendToken(hash, now + ttl);
     return { user: admitted, device };
   }
 

@@ -7,6 +7,7 @@ import {
   FileStore,
   HuitongClient,
   MemoryStore,
+  describeBody,
   isClientError,
   type DirectorySnapshot,
   type HuitongClientOptions,
@@ -14,7 +15,6 @@ import {
 import { EXIT_CODES } from '../errors/registry.js';
 import {
   MAX_TEXT_CHARS,
-  type BodyByKind,
   type Conversation,
   type GroupId,
   type MessageView,
@@ -289,7 +289,7 @@ async function runListen(client: HuitongClient, a: ChatArgs, io: ChatIo): Promis
   });
   client.on('closed', (e) => {
     if (e.willReconnect) {
-      io.stderr.write(`huitong chat: connection lost (${e.code ?? 'network'}${e.reason ? `: ${e.reason}` : ''}); reconnecting\n`);
+      io.stderr.write(`huitong chat: connection lost${e.code ? ` (${e.code}: ${e.reason})` : ''}; reconnecting\n`);
     } else if (e.code !== null) {
       finish({ kind: 'error', error: new ClientError(e.code, e.reason) }, true);
     }
@@ -380,34 +380,6 @@ async function formatMessage(m: MessageView, names: DirectoryNames, client: Huit
   const text = describeBody(m);
   if (json) return JSON.stringify({ seq: m.seq, id: m.id, from: m.fromAccount, to, kind: m.kind, text, ts: m.ts });
   return `[${new Date(m.ts).toISOString()}] #${m.seq} ${m.fromAccount} -> ${to}: ${text}`;
-}
-
-function describeBody(m: MessageView): string {
-  if (m.recalled) return '[recalled]';
-  switch (m.kind) {
-    case 'text':
-      return (m.body as BodyByKind['text']).text;
-    case 'image': {
-      const b = m.body as BodyByKind['image'];
-      return `[image] ${b.name}${b.width && b.height ? ` (${b.width}x${b.height})` : ''}`;
-    }
-    case 'file': {
-      const b = m.body as BodyByKind['file'];
-      return `[file] ${b.name} (${b.size} bytes)`;
-    }
-    case 'link': {
-      const b = m.body as BodyByKind['link'];
-      return `[link] ${b.title} ${b.url}`;
-    }
-    case 'rich': {
-      const b = m.body as BodyByKind['rich'];
-      return [b.title, b.segments.map((s) => s.text).join('')].filter(Boolean).join(': ');
-    }
-    case 'recall':
-      return `[recalled message ${(m.body as BodyByKind['recall']).messageId}]`;
-    default:
-      return `[${String(m.kind)}]`;
-  }
 }
 
 function report(err: unknown, io: ChatIo, a: ChatArgs): number {

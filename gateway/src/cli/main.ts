@@ -82,7 +82,8 @@ async function serve(cfg: Readonly<Config>): Promise<number> {
   } catch (e) {
     if (e instanceof StartupError && e.kind === 'port_in_use') return fail(`a port is already in use (${e.message}); change it in the config or stop the other program`, EXIT_CODES.PORT_IN_USE);
     if (e instanceof StartupError && e.kind === 'data_dir') return fail(e.message, EXIT_CODES.DATA_DIR_NOT_WRITABLE);
-    if (e instanceof DataDirInUseError) return fail(e.message, EXIT_CODES.PORT_IN_USE);
+    if (e instanceof DataDirInUseError) return fail(e.message, EXIT_CODES.DATA_DIR_IN_USE);
+    if (e instanceof ConfigError) return fail(e.message, EXIT_CODES.BAD_CONFIG);
     if (e instanceof DatabaseTooNewError) return fail(e.message, EXIT_CODES.DATABASE_TOO_NEW);
     throw e;
   }
@@ -136,6 +137,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return EXIT_CODES.OK;
   }
+  if (cmd === 'config' && rest[0] === 'sample') {
+    process.stdout.write(sampleConfig());
+    return EXIT_CODES.OK;
+  }
   if (cmd === 'chat') {
     const { runChat } = await import('./chat.js');
     return runChat(rest);
@@ -160,10 +165,6 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'serve':
         return await serve(cfg);
-      case 'config':
-        if (sub !== 'sample') break;
-        process.stdout.write(sampleConfig());
-        return EXIT_CODES.OK;
       case 'dept':
         if (sub === 'add' && arg) return print(await control(cfg, 'dept.add', { path: arg })), 0;
         if (sub === 'list') return print(await control(cfg, 'dept.list', {})), 0;

@@ -106,7 +106,8 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   if (errors.length > 0) {
     const first = errors.slice(0, 5).map((e) => {
       const key = e.path.replace(/^\//, '').replace(/\//g, '.') || '(root)';
-      return `${key}: ${e.message}`;
+      const literals = ((e.schema as { anyOf?: { const?: unknown }[] }).anyOf ?? []).map((s) => s.const).filter((c) => c !== undefined);
+      return literals.length ? `${key}: must be one of ${literals.map((l) => JSON.stringify(l)).join(', ')}` : `${key}: ${e.message}`;
     });
     throw new ConfigError(`invalid configuration — ${first.join('; ')}`);
   }

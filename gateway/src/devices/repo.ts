@@ -46,6 +46,8 @@ export interface DeviceRepo {
   issueToken(deviceId: number, tokenHash: string, expiresAt: number): Promise<void>;
   findToken(tokenHash: string): Promise<TokenRecord | null>;
   revokeToken(tokenHash: string): Promise<void>;
+  /** Moves a live token's expiry (sliding expiry on use). */
+  extendToken(tokenHash: string, expiresAt: number): Promise<void>;
   revokeDeviceTokens(deviceId: number): Promise<void>;
   addCommand(deviceId: number, kind: DeviceCommand['kind'], issuedBy: string): Promise<CommandRecord>;
   pendingCommands(deviceId: number): Promise<CommandRecord[]>;
@@ -81,6 +83,7 @@ export class SqliteDeviceRepo implements DeviceRepo {
       touch: db.prepare('UPDATE devices SET last_seen_at = ?, last_address = COALESCE(?, last_address) WHERE id = ?'),
       issue: db.prepare('INSERT INTO device_tokens (token_hash, device_id, created_at, expires_at) VALUES (?, ?, ?, ?)'),
       find: db.prepare('SELECT t.device_id, d.user_id, t.expires_at, t.revoked_at FROM device_tokens t JOIN devices d ON d.id = t.device_id WHERE t.token_hash = ?'),
+      extend: db.prepare('UPDATE device_tokens SET expires_at = ? WHERE token_hash = ? AND revoked_at IS NULL AND expires_at < ?'),
       revoke: db.prepare('UPDATE device_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL'),
       revokeAll: db.prepare('UPDATE device_tokens SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL'),
       addCmd: db.prepare('INSERT INTO device_commands (device_id, kind, issued_by, issued_at) VALUES (?, ?, ?, ?) RETURNING *'),
@@ -121,6 +124,10 @@ export class SqliteDeviceRepo implements DeviceRepo {
 
   async revokeToken(tokenHash: string): Promise<void> {
     this.s.revoke.run(Date.now(), tokenHash);
+  }
+
+  async extendToken(tokenHash: string, expiresAt: number): Promise<void> {
+    this.s.extend.run(expiresAt, tokenHash, expiresAt);
   }
 
   async revokeDeviceTokens(deviceId: number): Promise<void> {

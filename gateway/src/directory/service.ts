@@ -11,6 +11,8 @@ const EMAIL_RE = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL_RE = /[\u0000-\u001f\u007f]/;
 export const MAX_NAME_CHARS = 64;
+/** Result pages stay under this many bytes of JSON, well inside MAX_FRAME_BYTES. */
+export const PAGE_BUDGET_BYTES = 192 * 1024;
 
 function checkName(what: string, name: unknown, extra?: (n: string) => string | null): string {
   if (typeof name !== 'string') throw new GatewayError('GW_BAD_REQUEST', `${what} is required`);
@@ -265,7 +267,7 @@ export class DirectoryService {
 
   async setAuthorised(id: UserId, authorised: boolean): Promise<UserRecord> {
     await this.mustUser(id);
-    const u = await this.patchUser(id, { authorised });
+    const u = await this.patchUser(id, { authorised, authDecided: true });
     if (!authorised) this.bus.publish({ type: 'user.revoked', userId: id, code: 'GW_USER_UNAUTHORISED' });
     return u;
   }
@@ -393,16 +395,47 @@ export class DirectoryService {
 
   // ---- client views ----
 
-  /** A page of the whole directory for `viewer`: departments on the first page, users by id, the viewer's groups last. */
+  /**
+   * A page of the whole directory for `viewer`: departments, then users, then
+   * the viewer's groups, each in id order. A page holds at most `limit` items
+   * per kind and stays under PAGE_BUDGET_BYTES of JSON, so it always fits a
+   * frame; `nextCursor` (opaque) continues, null means done.
+   */
   async snapshotPage(viewer: UserId, cursor: string | undefined, limit: number) {
     const version = await this.repo.currentVersion();
-    const after = cursor ? Number(cursor) : 0;
-    if (!Number.isInteger(after) || after < 0) throw new GatewayError('GW_BAD_REQUEST', 'cursor is not valid');
-    const users = await this.repo.listUsers(after as UserId, limit);
-    const last = users.length === limit ? users[users.length - 1] : undefined;
-    const depts = after === 0 ? (await this.repo.listDepts()).map(deptView) : [];
-    const groups = last ? [] : (await this.repo.groupsOfUser(viewer)).map((g) => this.groupView(g));
-    return { version, depts, users: users.map(userView), groups: await Promise.all(groups), nextCursor: last ? String(last.id) : null };
+    const m = /^([dug]):(\d{1,15})$/.exec(cursor ?? 'd:0');
+    if (!m) throw new GatewayError('GW_BAD_REQUEST', 'cursor is not valid');
+    let phase = m[1] as 'd' | 'u' | 'g';
+    let after = Number(m[2]);
+    let budget = PAGE_BUDGET_BYTES;
+    const page = { version, depts: [] as DeptView[], users: [] as UserView[], groups: [] as GroupView[], nextCursor: null as string | null };
+    const take = <T extends { id: number }>(items: T[], into: T[]): boolean => {
+      for (const it of items) {
+        const size = JSON.stringify(it).length + 1;
+        if (size > budget && (page.depts.length + page.users.length + page.groups.length) > 0) return false;
+        budget -= size;
+        into.push(it);
+        after = it.id;
+      }
+      return true;
+    };
+    if (phase === 'd') {
+      const depts = (await this.repo.listDepts()).filter((d) => d.id > after).sort((x, y) => x.id - y.id);
+      const batch = depts.slice(0, limit).map(deptView);
+      if (!take(batch, page.depts) || depts.length > limit) return { ...page, nextCursor: `d:${after}` };
+      phase = 'u';
+      after = 0;
+    }
+    if (phase === 'u') {
+      const users = await this.repo.listUsers(after as UserId, limit);
+      if (!take(users.map(userView), page.users) || users.length === limit) return { ...page, nextCursor: `u:${after}` };
+      phase = 'g';
+      after = 0;
+    }
+    const groups = (await this.repo.groupsOfUser(viewer)).filter((g) => g.id > after);
+    const views = await Promise.all(groups.slice(0, limit).map((g) => this.groupView(g)));
+    if (!take(views, page.groups) || groups.length > limit) return { ...page, nextCursor: `g:${after}` };
+    return page;
   }
 
   async delta(viewer: UserId, since: number) {
@@ -410,7 +443,7 @@ export class DirectoryService {
     const mine = ch.groups.filter((g) => g.memberIds.includes(viewer));
     // groups the viewer left look like removals to them
     const left = ch.groups.filter((g) => !g.memberIds.includes(viewer)).map((g) => g.id);
-    return {
+    const out = {
       version: ch.version,
       resetRequired: ch.resetRequired,
       depts: ch.depts.map(deptView),
@@ -418,6 +451,11 @@ export class DirectoryService {
       groups: await Promise.all(mine.map((g) => this.groupView(g))),
       removed: { depts: ch.removed.depts, users: ch.removed.users, groups: [...ch.removed.groups, ...left] },
     };
+    // a delta too large for one frame: the client takes a (paged) snapshot instead
+    if (JSON.stringify(out).length > PAGE_BUDGET_BYTES) {
+      return { version: ch.version, resetRequired: true, depts: [], users: [], groups: [], removed: { depts: [], users: [], groups: [] } };
+    }
+    return out;
   }
 
   async groupView(g: GroupRecord): Promise<GroupView> {

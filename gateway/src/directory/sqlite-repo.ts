@@ -15,14 +15,14 @@ import {
 interface DeptRow { id: number; parent_id: number | null; name: string; sort_order: number; origin: string; external_id: string | null; version: number }
 interface UserRow {
   id: number; account: string; name: string; pinyin: string; pinyin_initials: string; mobile: string; email: string; phone: string;
-  title: string; gender: string; status: string; authorised: number; blocked: number; password_hash: string | null; sort_order: number;
+  title: string; gender: string; status: string; authorised: number; auth_decided: number; blocked: number; password_hash: string | null; sort_order: number;
   origin: string; external_id: string | null; version: number; row_version: number;
 }
 interface GroupRow { id: number; name: string; owner_id: number | null; origin: string; external_id: string | null; version: number }
 
 const USER_COLS: Record<keyof UserPatch, string> = {
   account: 'account', name: 'name', pinyin: 'pinyin', pinyinInitials: 'pinyin_initials', mobile: 'mobile', email: 'email', phone: 'phone',
-  title: 'title', gender: 'gender', status: 'status', authorised: 'authorised', blocked: 'blocked', passwordHash: 'password_hash',
+  title: 'title', gender: 'gender', status: 'status', authorised: 'authorised', authDecided: 'auth_decided', blocked: 'blocked', passwordHash: 'password_hash',
   order: 'sort_order', depts: '',
 };
 
@@ -89,7 +89,7 @@ export class SqliteDirectoryRepo implements DirectoryRepo {
     return {
       id: r.id as UserId, account: r.account, name: r.name, pinyin: r.pinyin, pinyinInitials: r.pinyin_initials, mobile: r.mobile, email: r.email,
       phone: r.phone, title: r.title, gender: r.gender as UserRecord['gender'], status: r.status as UserRecord['status'],
-      authorised: r.authorised === 1, blocked: r.blocked === 1, passwordHash: r.password_hash, order: r.sort_order, origin: r.origin,
+      authorised: r.authorised === 1, authDecided: r.auth_decided === 1, blocked: r.blocked === 1, passwordHash: r.password_hash, order: r.sort_order, origin: r.origin,
       externalId: r.external_id, version: r.version, rowVersion: r.row_version, depts,
     };
   }
@@ -134,9 +134,18 @@ export class SqliteDirectoryRepo implements DirectoryRepo {
     return this.db.transaction(() => {
       const sets: string[] = [];
       const args: unknown[] = [];
-      if (patch.name !== undefined) (sets.push('name = ?'), args.push(patch.name));
-      if (patch.parentId !== undefined) (sets.push('parent_id = ?'), args.push(patch.parentId));
-      if (patch.order !== undefined) (sets.push('sort_order = ?'), args.push(patch.order));
+      if (patch.name !== undefined) {
+        sets.push('name = ?');
+        args.push(patch.name);
+      }
+      if (patch.parentId !== undefined) {
+        sets.push('parent_id = ?');
+        args.push(patch.parentId);
+      }
+      if (patch.order !== undefined) {
+        sets.push('sort_order = ?');
+        args.push(patch.order);
+      }
       const v = this.nextVersion();
       sets.push('version = ?', 'updated_at = ?');
       args.push(v, Date.now(), id);
@@ -251,8 +260,14 @@ export class SqliteDirectoryRepo implements DirectoryRepo {
   async countUsers(filter: { authorised?: boolean; status?: UserRecord['status'] } = {}): Promise<number> {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.authorised !== undefined) (where.push('authorised = ?'), args.push(filter.authorised ? 1 : 0));
-    if (filter.status !== undefined) (where.push('status = ?'), args.push(filter.status));
+    if (filter.authorised !== undefined) {
+        where.push('authorised = ?');
+        args.push(filter.authorised ? 1 : 0);
+      }
+    if (filter.status !== undefined) {
+        where.push('status = ?');
+        args.push(filter.status);
+      }
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
     return (this.db.prepare(`SELECT COUNT(*) AS n FROM users ${w}`).get(...args) as { n: number }).n;
   }

@@ -26,6 +26,8 @@ export interface UserRecord {
   gender: Gender;
   status: UserStatus;
   authorised: boolean;
+  /** An administrator (or auto-authorise at first login) has decided; auto-authorise no longer applies. */
+  authDecided: boolean;
   blocked: boolean;
   passwordHash: string | null;
   order: number;
@@ -66,7 +68,7 @@ export interface NewUser {
   depts: { deptId: DeptId; main: boolean }[];
 }
 
-export type UserPatch = Partial<Omit<NewUser, 'origin' | 'externalId'>> & { blocked?: boolean };
+export type UserPatch = Partial<Omit<NewUser, 'origin' | 'externalId'>> & { blocked?: boolean; authDecided?: boolean };
 
 export interface DirectoryChanges {
   depts: DeptRecord[];

@@ -1,7 +1,7 @@
 /**
  * Every stable error code the gateway can answer with: its meaning, HTTP status,
  * and the WebSocket close code used when the error ends a connection.
- * docs/errors.md documents each one; test/unit/errors.test.ts keeps the two in step.
+ * docs/errors.md documents each one; test/unit/errors-doc.test.ts keeps the two in step.
  * Data only: the client library imports this file.
  */
 export interface ErrorSpec {
@@ -44,12 +44,12 @@ export const ERRORS = {
   GW_NOT_MEMBER: { http: 403, close: null, meaning: 'The sender is not a member of the group.' },
   // messaging
   GW_RECALL_EXPIRED: { http: 409, close: null, meaning: 'The recall window has passed.' },
-  GW_RECIPIENT_UNAVAILABLE: { http: 409, close: null, meaning: 'The recipient cannot receive messages (deleted or disabled).' },
+  GW_RECIPIENT_UNAVAILABLE: { http: 409, close: null, meaning: 'The recipient cannot receive messages (the account is disabled).' },
   // files
   GW_FILE_TOO_LARGE: { http: 413, close: null, meaning: 'The file is larger than the limit set for this kind of transfer.' },
   // storage and internals
   GW_STORAGE_BUSY: { http: 503, close: null, meaning: 'The database is busy; retry shortly.' },
-  GW_INTERNAL: { http: 500, close: 1011, meaning: 'An unexpected failure; the log has details under the given request id.' },
+  GW_INTERNAL: { http: 500, close: null, meaning: 'An unexpected failure; the log has details under the given request id.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -72,5 +72,6 @@ export const EXIT_CODES = {
   DATA_DIR_NOT_WRITABLE: 73,
   DATABASE_TOO_NEW: 76,
   BAD_CONFIG: 78,
+  DATA_DIR_IN_USE: 74,
   SERVER_UNREACHABLE: 75,
 } as const;

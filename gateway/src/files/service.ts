@@ -68,6 +68,11 @@ export class FileService {
     return FILE_ID_RE.test(fileId) ? this.repo.exists(fileId) : Promise.resolve(false);
   }
 
+  /** The stored size, or null when there is no such file. */
+  size(fileId: string): Promise<number | null> {
+    return FILE_ID_RE.test(fileId) ? this.repo.size(fileId) : Promise.resolve(null);
+  }
+
   /**
    * Stores an upload. `declaredSize` (Content-Length) over the limit is refused
    * before reading; a stream that grows past the limit is cut off and removed.

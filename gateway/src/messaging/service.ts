@@ -13,6 +13,7 @@ import {
   type UserId,
 } from '../protocol/client-v1.js';
 import { validateBody } from './validate.js';
+import { PAGE_BUDGET_BYTES } from '../directory/service.js';
 import type { AppendItem, AppendResult, InboxEntry, MessageRepo } from './repo.js';
 
 export interface SendRequest {
@@ -71,7 +72,7 @@ export class MessagingService {
     private readonly repo: MessageRepo,
     private readonly directory: DirectoryService,
     private readonly bus: Bus,
-    private readonly files: { exists(fileId: string): Promise<boolean> },
+    private readonly files: { size(fileId: string): Promise<number | null> },
     private readonly maxBatch: number,
   ) {
     bus.subscribe((e) => {
@@ -145,10 +146,12 @@ export class MessagingService {
     }
     const fileIds: string[] = [];
     if (kind === 'image' || kind === 'file') {
-      const fileId = (body as BodyByKind['file']).fileId;
-      if (!(await this.files.exists(fileId)) || !(await this.repo.canReadFile(req.senderId, fileId))) {
+      const { fileId, size } = body as BodyByKind['file'];
+      const stored = await this.files.size(fileId);
+      if (stored === null || !(await this.repo.canReadFile(req.senderId, fileId))) {
         throw new GatewayError('GW_NOT_FOUND', 'the file was not uploaded (or not by you)');
       }
+      if (stored !== size) throw new GatewayError('GW_BAD_REQUEST', `size says ${size} bytes but the stored file has ${stored}`);
       fileIds.push(fileId);
     }
     return { senderId: req.senderId, cmid: req.cmid, conv: to, kind, body: JSON.stringify(body), mentions, origin: req.origin, recipients, fileIds };
@@ -172,7 +175,7 @@ export class MessagingService {
       if (Date.now() - m.createdAt > RECALL_WINDOW_MS) throw new GatewayError('GW_RECALL_EXPIRED', `messages can be recalled within ${RECALL_WINDOW_MS / 60000} minutes`);
       const recipients = m.conv.kind === 'group' ? await this.members(m.conv.id) : m.conv.id === senderId ? [senderId] : [senderId, m.conv.id];
       return {
-        senderId, cmid: `recall:${m.id}`, conv: m.conv, kind: 'recall', body: JSON.stringify({ messageId: m.id }), mentions: null,
+        senderId, cmid: `recall#${m.id}`, conv: m.conv, kind: 'recall', body: JSON.stringify({ messageId: m.id }), mentions: null,
         origin: m.origin, recipients: recipients.includes(senderId) ? recipients : [...recipients, senderId], fileIds: [], recallOf: m.id,
       };
     }, senderAccount);
@@ -247,9 +250,16 @@ export class MessagingService {
     const lim = limit === undefined ? 200 : Number(limit);
     if (!Number.isInteger(lim) || lim < 1 || lim > MAX_SYNC_PAGE) throw new GatewayError('GW_BAD_REQUEST', `limit must be 1–${MAX_SYNC_PAGE}`);
     const rows = await this.repo.inboxAfter(userId, after as number, lim + 1);
-    const more = rows.length > lim;
-    const page = rows.slice(0, lim);
-    return { messages: page.map(toView), lastSeq: await this.repo.lastSeq(userId), more };
+    const messages: MessageView[] = [];
+    let budget = PAGE_BUDGET_BYTES;
+    for (const r of rows.slice(0, lim)) {
+      const v = toView(r);
+      budget -= JSON.stringify(v).length + 1;
+      // a body is at most 64 KiB, so the first message always fits
+      if (budget < 0 && messages.length > 0) break;
+      messages.push(v);
+    }
+    return { messages, lastSeq: await this.repo.lastSeq(userId), more: rows.length > messages.length };
   }
 
   lastSeq(userId: UserId): Promise<number> {

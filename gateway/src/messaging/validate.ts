@@ -4,6 +4,8 @@ import { MAX_TEXT_CHARS, type BodyByKind, type SendableKind } from '../protocol/
 const FILE_ID_RE = /^[a-f0-9]{64}$/;
 const MAX_URL_CHARS = 2048;
 const MAX_SEGMENTS = 200;
+/** Largest body as stored JSON, so any message fits a frame with room to spare. */
+export const MAX_BODY_JSON_BYTES = 64 * 1024;
 
 function str(v: unknown, what: string, max: number, min = 1): string {
   if (typeof v !== 'string' || v.length < min) throw new GatewayError('GW_BAD_REQUEST', `${what} is required`);
@@ -29,6 +31,12 @@ function optional<T>(v: unknown, f: (v: unknown) => T): T | undefined {
 
 /** Checks a message body for its kind and returns a clean copy holding only known fields. */
 export function validateBody(kind: SendableKind, body: unknown): BodyByKind[SendableKind] {
+  const clean = validateFields(kind, body);
+  if (Buffer.byteLength(JSON.stringify(clean)) > MAX_BODY_JSON_BYTES) throw new GatewayError('GW_BAD_REQUEST', `the message is larger than ${MAX_BODY_JSON_BYTES} bytes`);
+  return clean;
+}
+
+function validateFields(kind: SendableKind, body: unknown): BodyByKind[SendableKind] {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new GatewayError('GW_BAD_REQUEST', 'body must be an object');
   const b = body as Record<string, unknown>;
   switch (kind) {

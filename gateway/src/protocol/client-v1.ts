@@ -33,7 +33,7 @@ export type DeptId = number & { readonly __brand: 'DeptId' };
 export type GroupId = number & { readonly __brand: 'GroupId' };
 export type MessageId = number & { readonly __brand: 'MessageId' };
 
-/** Frames the client sends. Every one but `ping` carries a request id `rid`. */
+/** Frames the client sends. Every one carries a request id `rid`, answered by `result` or `error`. */
 export enum ClientFrame {
   Hello = 'hello',
   Login = 'login',
@@ -55,7 +55,6 @@ export enum ClientFrame {
 export enum ServerFrame {
   Result = 'result',
   Error = 'error',
-  Pong = 'pong',
   Message = 'msg',
   Receipt = 'msg.receipt',
   Presence = 'presence',
@@ -227,7 +226,6 @@ export interface PushPayload {
   [ServerFrame.DirChanged]: { version: number };
   [ServerFrame.Command]: DeviceCommand;
   [ServerFrame.Bye]: { code: string; message: string };
-  [ServerFrame.Pong]: Record<string, never>;
 }
 
 export interface ErrorPayload { code: string; message: string; retryAfterMs?: number }

@@ -79,7 +79,13 @@ export class ClientConnection implements Session {
   }
 
   private reply(rid: number, p: unknown): void {
-    this.sendRaw(`{"t":"result","rid":${rid},"p":${JSON.stringify(p)}}`);
+    const json = `{"t":"result","rid":${rid},"p":${JSON.stringify(p)}}`;
+    // services page their answers to fit; this guard keeps the frame limit a promise either way
+    if (Buffer.byteLength(json) > MAX_FRAME_BYTES) {
+      this.deps.log.error({ rid, bytes: json.length }, 'result larger than the frame limit');
+      return this.fail(rid, new GatewayError('GW_INTERNAL', 'the answer is too large; ask for a smaller page'));
+    }
+    this.sendRaw(json);
   }
 
   private fail(rid: number | null, e: GatewayError): void {
@@ -118,20 +124,16 @@ export class ClientConnection implements Session {
   onFrame(text: string): void {
     if (this.state === 'closed') return;
     this.lastSeenAt = Date.now();
-    if (!this.allowFrame()) {
-      this.deps.metrics.rateLimited += 1;
-      if (this.tokens < -this.deps.limits.framesPerSecond) return this.end('GW_RATE_LIMITED');
-      this.tokens -= 1; // sustained floods run the bucket negative, then close
-      return this.fail(null, new GatewayError('GW_RATE_LIMITED', 'too many frames', { retryAfterMs: 1000 }));
-    }
+    const allowed = this.allowFrame();
     let f: { t?: unknown; rid?: unknown; p?: unknown };
     try {
       f = JSON.parse(text) as typeof f;
       if (!f || typeof f !== 'object' || Array.isArray(f)) throw new Error('not an object');
     } catch {
-      return this.badFrame(null, 'the frame is not a JSON object');
+      return allowed ? this.badFrame(null, 'the frame is not a JSON object') : this.limited(null);
     }
     const rid = Number.isSafeInteger(f.rid) ? (f.rid as number) : null;
+    if (!allowed) return this.limited(rid);
     if (typeof f.t !== 'string') return this.badFrame(rid, 'the frame has no type t');
     if (!KNOWN.has(f.t)) return this.fail(rid, new GatewayError('GW_UNKNOWN_FRAME', `unknown frame type ${f.t.slice(0, 40)}`));
     if (rid === null) return this.badFrame(null, 'the frame has no request id rid');
@@ -139,6 +141,14 @@ export class ClientConnection implements Session {
     if (typeof p !== 'object' || p === null || Array.isArray(p)) return this.badFrame(rid, 'p must be an object');
     // requests of one connection are handled in order
     this.queue = this.queue.then(() => this.handle(f.t as ClientFrame, rid, p as Record<string, unknown>)).catch((e: unknown) => this.handleError(rid, e));
+  }
+
+  private limited(rid: number | null): void {
+    this.deps.metrics.rateLimited += 1;
+    // a sustained flood runs the bucket far below zero: then the connection is closed
+    this.tokens -= 1;
+    if (this.tokens < -this.deps.limits.framesPerSecond) return this.end('GW_RATE_LIMITED');
+    this.fail(rid, new GatewayError('GW_RATE_LIMITED', 'too many frames; this one was dropped', { retryAfterMs: 1000 }));
   }
 
   private badFrame(rid: number | null, message: string): void {
@@ -162,7 +172,7 @@ export class ClientConnection implements Session {
     if (this.state === 'closed') return;
     if (t === ClientFrame.Ping) return this.reply(rid, {});
     if (this.state === 'hello') {
-      if (t !== ClientFrame.Hello) throw this.handshakeRequired();
+      if (t !== ClientFrame.Hello) return this.refuseBeforeHandshake(rid);
       if (p.v !== PROTOCOL_VERSION) {
         this.fail(rid, new GatewayError('GW_VERSION_UNSUPPORTED', `this server speaks protocol version ${PROTOCOL_VERSION}`));
         return this.end('GW_VERSION_UNSUPPORTED');
@@ -173,7 +183,7 @@ export class ClientConnection implements Session {
     if (this.state === 'auth') {
       if (t === ClientFrame.Login) return this.login(rid, p);
       if (t === ClientFrame.Resume) return this.resume(rid, p);
-      throw this.handshakeRequired();
+      return this.refuseBeforeHandshake(rid);
     }
     const me = this.user as UserRecord;
     const d = this.deps;
@@ -232,8 +242,9 @@ export class ClientConnection implements Session {
     }
   }
 
-  private handshakeRequired(): GatewayError {
-    return new GatewayError('GW_HANDSHAKE_REQUIRED', this.state === 'hello' ? 'send hello first' : 'log in or resume first');
+  private refuseBeforeHandshake(rid: number): void {
+    this.fail(rid, new GatewayError('GW_HANDSHAKE_REQUIRED', this.state === 'hello' ? 'send hello first' : 'log in or resume first'));
+    this.end('GW_HANDSHAKE_REQUIRED');
   }
 
   private async login(rid: number, p: Record<string, unknown>): Promise<void> {

@@ -69,10 +69,10 @@ export class ClientEdge {
         if (closing) return;
         closing = true;
         const wsCode = code === 'OK' ? 1000 : (ERRORS[code].close ?? 1000);
-        if (code === 'GW_SLOW_CONSUMER') return void ws.terminate();
         // the reason carries the stable code; the meaning is in docs/errors.md
         ws.close(wsCode, code === 'OK' ? message.slice(0, 120) : code);
-        setTimeout(() => ws.terminate(), 2000).unref();
+        // a slow consumer's close frame waits behind its unread data: give it a moment, then drop the socket
+        setTimeout(() => ws.terminate(), code === 'GW_SLOW_CONSUMER' ? 500 : 2000).unref();
       },
     };
     const conn = new ClientConnection(transport, this.deps);

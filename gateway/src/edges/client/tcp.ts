@@ -21,9 +21,9 @@ export function attachTcpConnection(socket: net.Socket, deps: ClientEdgeDeps, re
     close(code: ErrorCode | 'OK', message: string) {
       if (closed) return;
       closed = true;
-      if (code === 'GW_SLOW_CONSUMER') return void socket.destroy();
       socket.end(encodeFrame(JSON.stringify({ t: 'bye', p: { code, message } }), Number.MAX_SAFE_INTEGER));
-      setTimeout(() => socket.destroy(), 2000).unref();
+      // a slow consumer's bye waits behind its unread data: give it a moment, then drop the socket
+      setTimeout(() => socket.destroy(), code === 'GW_SLOW_CONSUMER' ? 500 : 2000).unref();
     },
   };
   const conn = new ClientConnection(transport, deps);

@@ -25,6 +25,8 @@ function disposition(name: string): string {
  * members of a conversation that carries it (or its uploader).
  */
 export function registerFileRoutes(app: FastifyInstance, deps: { auth: AuthService; files: FileService; messaging: MessagingService }): void {
+  // every upload is raw bytes, whatever Content-Type the client sends
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
   app.post('/files', async (req, reply) => {
     const { user } = await deps.auth.authenticateToken(bearer(req));

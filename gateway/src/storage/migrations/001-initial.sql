@@ -41,6 +41,8 @@ CREATE TABLE users (
   gender          TEXT NOT NULL DEFAULT 'unknown' CHECK (gender IN ('male', 'female', 'unknown')),
   status          TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
   authorised      INTEGER NOT NULL DEFAULT 0 CHECK (authorised IN (0, 1)),
+  -- 1 once an administrator (or auto-authorise at first login) decided; auto-authorise never overrides a decision
+  auth_decided    INTEGER NOT NULL DEFAULT 0 CHECK (auth_decided IN (0, 1)),
   blocked         INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1)),
   password_hash   TEXT,
   sort_order      INTEGER NOT NULL DEFAULT 0,
