@@ -9,6 +9,9 @@ import { MAX_FRAME_BYTES } from './client-v1.js';
 export const FRAME_HEADER_BYTES = 4;
 
 export class FrameTooLargeError extends Error {
+  /** Complete frames that preceded the oversized one in the refused push(), in order. */
+  frames: Buffer[] = [];
+
   constructor(
     readonly size: number,
     readonly limit: number,
@@ -66,9 +69,10 @@ export function parseJsonFrame(body: Uint8Array): unknown {
  * bodies of the frames completed so far, in order.
  *
  * An oversized length header is refused as soon as it is read, before any of
- * the body is buffered: push() throws FrameTooLargeError and the decoder stays
- * failed (every later push throws too), since the stream can no longer be
- * re-synchronised.
+ * the body is buffered: push() throws FrameTooLargeError, whose `frames` holds
+ * the complete frames that came before it in that chunk. The decoder then stays
+ * failed (every later push throws, with no frames), since the stream can no
+ * longer be re-synchronised.
  */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
@@ -98,7 +102,9 @@ export class FrameDecoder {
           this.failure = new FrameTooLargeError(size, this.maxFrameBytes);
           this.chunks = [];
           this.length = 0;
-          throw this.failure;
+          const err = new FrameTooLargeError(size, this.maxFrameBytes);
+          err.frames = frames;
+          throw err;
         }
         this.needed = size;
       }
