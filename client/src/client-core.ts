@@ -19,9 +19,9 @@ import { TypedEmitter } from './emitter.js';
 import { ClientError, FATAL_HANDSHAKE_CODES, NO_RECONNECT_CODES, toClientError } from './errors.js';
 import { performHandshake } from './handshake.js';
 import { SeqOrderer } from './ordering.js';
-import { Outbox } from './outbox.js';
-import { MemoryStore, type ClientStore, type StoredSession } from './store.js';
-import { openTransport, type TransportCloseInfo, type TransportFactory } from './transport.js';
+import { Outbox, type SendAck } from './outbox.js';
+import { MemoryStore, type ClientStore, type OutboxEntry, type StoredSession } from './store.js';
+import { openTransport, TlsSessionCache, type TransportCloseInfo, type TransportFactory } from './transport.js';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 const DEFAULT_MIN_DELAY_MS = 500;
@@ -60,7 +60,7 @@ export abstract class ClientCore extends TypedEmitter<HuitongClientEvents> {
 
   constructor(options: HuitongClientOptions) {
     super();
-    this.opts = { ...options };
+    this.opts = { tlsSessions: new TlsSessionCache(), ...options };
     this.store = options.store ?? new MemoryStore();
     this.openTransport = options.transportFactory ?? openTransport;
     this.credentials = options.credentials ? { ...options.credentials } : null;
@@ -73,9 +73,25 @@ export abstract class ClientCore extends TypedEmitter<HuitongClientEvents> {
       syncFailed: (err) => this.onSyncFailed(err),
     });
     this.outbox = new Outbox(this.store, {
-      sent: (cmid, ack) => this.emit('sent', { cmid, ack }),
+      sent: (cmid, ack, entry) => {
+        this.emit('sent', { cmid, ack });
+        this.ownMessage(entry, ack);
+      },
       failed: (cmid, error) => this.emit('sendFailed', { cmid, error }),
       persistFailed: (err) => this.emit('warning', toClientError(err, 'CLIENT_STORE_FAILED')),
+    });
+  }
+
+  /**
+   * The server does not push a message back to the device that sent it: the
+   * ack carries its inbox seq, and the message goes into the ordered stream here.
+   */
+  private ownMessage(entry: OutboxEntry, ack: SendAck): void {
+    const me = this.authOk?.user;
+    if (this.opts.receive === false || !me || !(ack.seq > 0)) return;
+    this.orderer.push({
+      id: ack.id, seq: ack.seq, cmid: entry.cmid, from: me.id, fromAccount: me.account, to: entry.to, kind: entry.kind,
+      body: entry.body, ts: ack.ts, origin: 'client', ...(entry.mentions ? { mentions: entry.mentions } : {}),
     });
   }
 

@@ -28,6 +28,7 @@ export { FileStore, MemoryStore, type ClientStore, type OutboxEntry, type Stored
 export { backoffDelayMs } from './backoff.js';
 export {
   TcpTransport,
+  TlsSessionCache,
   WsTransport,
   openTransport,
   type Transport,

@@ -7,7 +7,7 @@ export type SendAck = ResultPayload[ClientFrame.Send];
 
 export interface OutboxHooks {
   /** An entry was acknowledged (including entries restored from the store, which have no caller waiting). */
-  sent(cmid: string, ack: SendAck): void;
+  sent(cmid: string, ack: SendAck, entry: OutboxEntry): void;
   /** The server refused an entry for good; it was removed. */
   failed(cmid: string, err: ClientError): void;
   /** Persisting the outbox failed; the entries are still held in memory. */
@@ -154,7 +154,7 @@ export class Outbox {
     this.drop(cmid, item);
     void this.persist();
     for (const w of item.waiters) w.resolve(ack);
-    this.hooks.sent(cmid, ack);
+    this.hooks.sent(cmid, ack, item.entry);
   }
 
   private drop(cmid: string, item: Item): void {

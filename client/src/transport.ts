@@ -44,6 +44,41 @@ export interface TransportOptions {
   /** Time allowed to establish the connection (TCP, TLS and WebSocket upgrade). */
   connectTimeoutMs?: number;
   maxFrameBytes?: number;
+  /** Remembered TLS sessions: a reconnect resumes the session instead of a full handshake. */
+  tlsSessions?: TlsSessionCache;
+}
+
+/**
+ * TLS sessions (tickets) by server address, so reconnecting skips the full
+ * handshake — the expensive part of a reconnect for both sides. Per client
+ * instance; nothing is written to disk.
+ */
+export class TlsSessionCache {
+  private readonly sessions = new Map<string, Buffer>();
+  /** Building a context loads the trust store: do it once, not per connection. */
+  private readonly contexts = new Map<unknown, tls.SecureContext>();
+
+  get(key: string): Buffer | undefined {
+    return this.sessions.get(key);
+  }
+
+  set(key: string, session: Buffer): void {
+    this.sessions.set(key, session);
+  }
+
+  /** tls.connect options plus remembering the session the server offers. */
+  connect(options: tls.ConnectionOptions): tls.TLSSocket {
+    const key = `${options.host ?? ''}:${options.port ?? ''}`;
+    const session = this.sessions.get(key);
+    let secureContext = this.contexts.get(options.ca);
+    if (!secureContext) {
+      secureContext = tls.createSecureContext(options.ca !== undefined ? { ca: options.ca } : {});
+      this.contexts.set(options.ca, secureContext);
+    }
+    const socket = tls.connect({ ...options, secureContext, ...(session ? { session } : {}) });
+    socket.on('session', (s: Buffer) => this.sessions.set(key, s));
+    return socket;
+  }
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -122,6 +157,14 @@ abstract class BaseTransport extends TypedEmitter<TransportEvents> {
   }
 }
 
+/** ws's own TLS connect (SNI from the host name, none for an address), with session reuse. */
+function tlsConnectWith(cache: TlsSessionCache) {
+  return (options: tls.ConnectionOptions & { path?: string }): tls.TLSSocket => {
+    const host = options.host ?? '';
+    return cache.connect({ ...options, path: undefined, ...(options.servername === undefined ? { servername: net.isIP(host) ? '' : host } : {}) } as tls.ConnectionOptions);
+  };
+}
+
 /** Client protocol over WebSocket: one JSON text message per frame. */
 export class WsTransport extends BaseTransport implements Transport {
   private constructor(
@@ -149,6 +192,7 @@ export class WsTransport extends BaseTransport implements Transport {
         maxPayload: maxFrameBytes,
         handshakeTimeout: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
         perMessageDeflate: false,
+        ...(opts.tlsSessions ? { createConnection: tlsConnectWith(opts.tlsSessions) as unknown as WebSocket.ClientOptions['createConnection'] } : {}),
       });
       const onError = (err: Error): void => {
         cleanup();
@@ -221,15 +265,14 @@ export class TcpTransport extends BaseTransport implements Transport {
     const port = u.port === '' ? DEFAULT_TLS_PORT : Number(u.port);
     const secure = u.protocol === 'tls:';
     return new Promise((resolve, reject) => {
-      const socket = secure
-        ? tls.connect({
-            host,
-            port,
-            rejectUnauthorized: !opts.insecure,
-            ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
-            ...(net.isIP(host) === 0 ? { servername: host } : {}),
-          })
-        : net.connect({ host, port });
+      const tlsOptions: tls.ConnectionOptions = {
+        host,
+        port,
+        rejectUnauthorized: !opts.insecure,
+        ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+        ...(net.isIP(host) === 0 ? { servername: host } : {}),
+      };
+      const socket = secure ? (opts.tlsSessions ? opts.tlsSessions.connect(tlsOptions) : tls.connect(tlsOptions)) : net.connect({ host, port });
       const timer = setTimeout(() => {
         fail(new Error(`timed out after ${opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS} ms`));
       }, opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);

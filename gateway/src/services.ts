@@ -41,7 +41,8 @@ export function buildServices(config: Readonly<Config>, log: Logger, opts: { sea
   const bus = opts.bus ?? new InProcessBus();
   const settings = new SqliteSettingsStore(db);
   const directory = new DirectoryService(new SqliteDirectoryRepo(db), settings, bus);
-  const auth = new AuthService(directory, new SqliteDeviceRepo(db), settings, bus, config.auth, opts.seats);
+  const devices = new SqliteDeviceRepo(db);
+  const auth = new AuthService(directory, devices, settings, bus, config.auth, opts.seats);
   const files = new FileService(config.dataDir, new SqliteFileRepo(db), settings);
   const messaging = new MessagingService(new SqliteMessageRepo(db), directory, bus, files, config.storage.groupCommitMaxBatch);
   log.debug({ file: databaseFile(config) }, 'database open');
@@ -49,6 +50,7 @@ export function buildServices(config: Readonly<Config>, log: Logger, opts: { sea
     db, bus, settings, directory, auth, messaging, files,
     async close() {
       await messaging.close();
+      await devices.flush();
       db.close();
     },
   };

@@ -3,7 +3,8 @@ import type { Conversation, DeviceCommand, MessageId, MessageView, UserId } from
 
 /** What services announce; edges subscribe and turn these into frames. */
 export type BusEvent =
-  | { type: 'message'; userId: UserId; message: MessageView }
+  /** `skipDeviceKey`: the device that sent it, which learns its seq from the ack instead. */
+  | { type: 'message'; userId: UserId; message: MessageView; skipDeviceKey?: string }
   | { type: 'receipt'; userId: UserId; conv: Conversation; reader: UserId; upTo: MessageId }
   | { type: 'user.revoked'; userId: UserId; code: ErrorCode }
   | { type: 'device.command'; userId: UserId; deviceKey: string; command: DeviceCommand }

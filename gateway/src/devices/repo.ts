@@ -42,7 +42,10 @@ export interface DeviceRepo {
   upsertDevice(userId: UserId, key: string, type: ClientType, name: string, pushToken: string | null, address: string | null): Promise<DeviceRecord>;
   getDevice(id: number): Promise<DeviceRecord | null>;
   listDevices(userId: UserId): Promise<DeviceRecord[]>;
+  /** Records that the device was seen; may be batched (last-seen is informational). */
   touchDevice(id: number, address: string | null): Promise<void>;
+  /** Writes batched updates now. */
+  flush(): Promise<void>;
   issueToken(deviceId: number, tokenHash: string, expiresAt: number): Promise<void>;
   findToken(tokenHash: string): Promise<TokenRecord | null>;
   revokeToken(tokenHash: string): Promise<void>;
@@ -68,8 +71,13 @@ const commandFrom = (r: CommandRow): CommandRecord => ({
   id: r.id, deviceId: r.device_id, kind: r.kind as DeviceCommand['kind'], issuedBy: r.issued_by, issuedAt: r.issued_at, deliveredAt: r.delivered_at, ackedAt: r.acked_at,
 });
 
+/** Last-seen updates are written in one transaction at most this often. */
+const TOUCH_FLUSH_MS = 1000;
+
 export class SqliteDeviceRepo implements DeviceRepo {
   private readonly s;
+  private readonly touches = new Map<number, { at: number; address: string | null }>();
+  private touchTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly db: Db) {
     this.s = {
@@ -110,7 +118,20 @@ export class SqliteDeviceRepo implements DeviceRepo {
   }
 
   async touchDevice(id: number, address: string | null): Promise<void> {
-    this.s.touch.run(Date.now(), address, id);
+    this.touches.set(id, { at: Date.now(), address });
+    this.touchTimer ??= setTimeout(() => void this.flush(), TOUCH_FLUSH_MS);
+    this.touchTimer.unref();
+  }
+
+  async flush(): Promise<void> {
+    if (this.touchTimer) clearTimeout(this.touchTimer);
+    this.touchTimer = null;
+    if (this.touches.size === 0 || !this.db.open) return;
+    const batch = [...this.touches];
+    this.touches.clear();
+    this.db.transaction(() => {
+      for (const [id, t] of batch) this.s.touch.run(t.at, t.address, id);
+    })();
   }
 
   async issueToken(deviceId: number, tokenHash: string, expiresAt: number): Promise<void> {

@@ -26,6 +26,8 @@ export interface SendRequest {
   mentions?: unknown;
   /** 'client' for people; 'rtx', 'app:<id>', 'openapi', 'broadcast'... for other entry points. */
   origin: string;
+  /** The sending device: it learns its message's seq from the ack, so it gets no push of it. */
+  originDeviceKey?: string;
 }
 
 export interface SendAck {
@@ -37,6 +39,7 @@ export interface SendAck {
 
 interface Pending {
   item: AppendItem;
+  originDeviceKey: string | undefined;
   view: Omit<MessageView, 'seq'>;
   resolve: (r: SendAck) => void;
   reject: (e: Error) => void;
@@ -64,6 +67,8 @@ export class MessagingService {
   private closed = false;
   /** Group members, refreshed whenever the directory changes. */
   private readonly memberCache = new Map<number, UserId[]>();
+  /** Whether a user may receive 1:1 messages, refreshed whenever the directory changes. */
+  private readonly recipientCache = new Map<number, { account: string; active: boolean }>();
   /** Per sender: settles once that sender's latest submission is queued. */
   private readonly senderChains = new Map<number, Promise<void>>();
   readonly metrics: MessagingMetrics = { stored: 0, deliveries: 0, batches: 0, lastBatchMs: 0, queueDepth: 0 };
@@ -76,7 +81,10 @@ export class MessagingService {
     private readonly maxBatch: number,
   ) {
     bus.subscribe((e) => {
-      if (e.type === 'dir.changed') this.memberCache.clear();
+      if (e.type === 'dir.changed') {
+        this.memberCache.clear();
+        this.recipientCache.clear();
+      }
     });
   }
 
@@ -96,10 +104,16 @@ export class MessagingService {
       if (!members.includes(senderId)) throw new GatewayError('GW_NOT_MEMBER', 'you are not a member of this group');
       return members;
     }
-    const peer = await this.directory.getUser(to.id);
-    if (!peer) throw new GatewayError('GW_NOT_FOUND', `user ${to.id} does not exist`);
-    if (peer.status !== 'active') throw new GatewayError('GW_RECIPIENT_UNAVAILABLE', `${peer.account} cannot receive messages`);
-    return peer.id === senderId ? [senderId] : [senderId, peer.id];
+    let peer = this.recipientCache.get(to.id);
+    if (!peer) {
+      const u = await this.directory.getUser(to.id);
+      if (!u) throw new GatewayError('GW_NOT_FOUND', `user ${to.id} does not exist`);
+      peer = { account: u.account, active: u.status === 'active' };
+      if (this.recipientCache.size > 100_000) this.recipientCache.clear();
+      this.recipientCache.set(to.id, peer);
+    }
+    if (!peer.active) throw new GatewayError('GW_RECIPIENT_UNAVAILABLE', `${peer.account} cannot receive messages`);
+    return to.id === senderId ? [senderId] : [senderId, to.id];
   }
 
   private parseConversation(to: unknown): Conversation {
@@ -116,14 +130,14 @@ export class MessagingService {
    * pipeline sends; the promise resolves once the message is durable.
    */
   send(req: SendRequest): Promise<SendAck> {
-    return this.inOrder(req.senderId, () => this.prepare(req), req.senderAccount);
+    return this.inOrder(req.senderId, () => this.prepare(req), req.senderAccount, req.originDeviceKey);
   }
 
   /** Runs `prepare` after the sender's previous submissions were queued, then queues its item. */
-  private inOrder(senderId: UserId, prepare: () => Promise<AppendItem>, senderAccount: string): Promise<SendAck> {
+  private inOrder(senderId: UserId, prepare: () => Promise<AppendItem>, senderAccount: string, originDeviceKey?: string): Promise<SendAck> {
     const prev = this.senderChains.get(senderId) ?? Promise.resolve();
     // the ack promise is boxed so the chain waits for queueing, not for durability
-    const queued = prev.then(async () => ({ ack: this.enqueue(await prepare(), senderAccount) }));
+    const queued = prev.then(async () => ({ ack: this.enqueue(await prepare(), senderAccount, originDeviceKey) }));
     const tail = queued.then(() => undefined, () => undefined);
     this.senderChains.set(senderId, tail);
     void tail.then(() => {
@@ -181,14 +195,14 @@ export class MessagingService {
     }, senderAccount);
   }
 
-  private enqueue(item: AppendItem, senderAccount: string): Promise<SendAck> {
+  private enqueue(item: AppendItem, senderAccount: string, originDeviceKey?: string): Promise<SendAck> {
     return new Promise<SendAck>((resolve, reject) => {
       const view: Omit<MessageView, 'seq'> = {
         id: 0 as MessageId, cmid: item.cmid, from: item.senderId, fromAccount: senderAccount, to: item.conv,
         kind: item.kind, body: JSON.parse(item.body) as MessageView['body'], ts: 0, origin: item.origin,
         ...(item.mentions ? { mentions: item.mentions } : {}),
       };
-      this.queue.push({ item, view, resolve, reject });
+      this.queue.push({ item, view, resolve, reject, originDeviceKey });
       this.metrics.queueDepth = this.queue.length;
       this.schedule();
     });
@@ -238,7 +252,8 @@ export class MessagingService {
         const base = { ...p.view, id: r.id, ts: r.ts };
         for (const [userId, seq] of r.seqs) {
           this.metrics.deliveries += 1;
-          this.bus.publish({ type: 'message', userId, message: { ...base, seq } });
+          const skip = userId === p.item.senderId ? p.originDeviceKey : undefined;
+          this.bus.publish({ type: 'message', userId, message: { ...base, seq }, ...(skip ? { skipDeviceKey: skip } : {}) });
         }
       }
     }

@@ -142,8 +142,11 @@ export class SessionRegistry {
         const set = this.byUser.get(e.userId);
         if (!set) return;
         const json = `{"t":"msg","p":${JSON.stringify(e.message)}}`;
-        for (const s of set) s.sendRaw(json);
-        this.deliveredFrames += set.size;
+        for (const s of set) {
+          if (s.deviceKey === e.skipDeviceKey) continue;
+          s.sendRaw(json);
+          this.deliveredFrames += 1;
+        }
         return;
       }
       case 'receipt': {

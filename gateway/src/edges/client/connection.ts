@@ -215,7 +215,7 @@ export class ClientConnection implements Session {
       case ClientFrame.Send:
         // not awaited: the service keeps this sender's order, so later frames need not wait for durability
         d.messaging
-          .send({ senderId: me.id, senderAccount: me.account, cmid: p.cmid, to: p.to, kind: p.kind, body: p.body, mentions: p.mentions, origin: 'client' })
+          .send({ senderId: me.id, senderAccount: me.account, cmid: p.cmid, to: p.to, kind: p.kind, body: p.body, mentions: p.mentions, origin: 'client', originDeviceKey: this.deviceKey })
           .then((ack) => this.reply(rid, ack), (e: unknown) => this.handleError(rid, e));
         return;
       case ClientFrame.Sync:

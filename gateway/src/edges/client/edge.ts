@@ -59,10 +59,18 @@ export class ClientEdge {
 
   acceptWebSocket(ws: WebSocket, address: string | null): void {
     let closing = false;
+    const socket = (ws as unknown as { _socket: net.Socket | null })._socket;
+    const uncork = () => socket?.uncork();
     const transport: FrameTransport = {
       address,
       send: (json) => {
-        if (!closing && ws.readyState === ws.OPEN) ws.send(json);
+        if (closing || ws.readyState !== ws.OPEN) return;
+        // frames written in one turn of the event loop leave in one TLS write
+        if (socket && socket.writableCorked === 0) {
+          socket.cork();
+          process.nextTick(uncork);
+        }
+        ws.send(json);
       },
       bufferedBytes: () => ws.bufferedAmount,
       close: (code: ErrorCode | 'OK', message: string) => {

@@ -12,10 +12,17 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 export function attachTcpConnection(socket: net.Socket, deps: ClientEdgeDeps, register: (c: ClientConnection) => boolean): void {
   socket.setNoDelay(true);
   let closed = false;
+  const uncork = () => socket.uncork();
   const transport: FrameTransport = {
     address: socket.remoteAddress ?? null,
     send(json) {
-      if (!closed) socket.write(encodeFrame(json, Number.MAX_SAFE_INTEGER));
+      if (closed) return;
+      // frames written in one turn of the event loop leave in one TLS write
+      if (socket.writableCorked === 0) {
+        socket.cork();
+        process.nextTick(uncork);
+      }
+      socket.write(encodeFrame(json, Number.MAX_SAFE_INTEGER));
     },
     bufferedBytes: () => socket.writableLength,
     close(code: ErrorCode | 'OK', message: string) {
