@@ -91,7 +91,8 @@ export abstract class ClientCore extends TypedEmitter<HuitongClientEvents> {
     if (this.opts.receive === false || !me || !(ack.seq > 0)) return;
     this.orderer.push({
       id: ack.id, seq: ack.seq, cmid: entry.cmid, from: me.id, fromAccount: me.account, to: entry.to, kind: entry.kind,
-      body: entry.body, ts: ack.ts, origin: 'client', ...(entry.mentions ? { mentions: entry.mentions } : {}),
+      // the ack names what the server stored when it differs from what was sent
+      body: ack.body ?? entry.body, ts: ack.ts, origin: 'client', ...((ack.mentions ?? entry.mentions) ? { mentions: ack.mentions ?? entry.mentions } : {}),
     });
   }
 

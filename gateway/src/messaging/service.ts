@@ -35,10 +35,21 @@ export interface SendAck {
   seq: number;
   ts: number;
   duplicate: boolean;
+  /** The stored body, when it differs from what was sent. */
+  body?: BodyByKind[SendableKind];
+  /** The stored mentions, when they differ from what was sent. */
+  mentions?: UserId[];
+}
+
+/** What the sender is told about normalisation of its message. */
+interface Normalised {
+  normalised?: Pick<SendAck, 'body' | 'mentions'>;
 }
 
 interface Pending {
   item: AppendItem;
+  /** What to tell the sender about normalisation, added to its ack. */
+  normalised: Pick<SendAck, 'body' | 'mentions'> | undefined;
   originDeviceKey: string | undefined;
   view: Omit<MessageView, 'seq'>;
   resolve: (r: SendAck) => void;
@@ -134,7 +145,7 @@ export class MessagingService {
   }
 
   /** Runs `prepare` after the sender's previous submissions were queued, then queues its item. */
-  private inOrder(senderId: UserId, prepare: () => Promise<AppendItem>, senderAccount: string, originDeviceKey?: string): Promise<SendAck> {
+  private inOrder(senderId: UserId, prepare: () => Promise<AppendItem & Normalised>, senderAccount: string, originDeviceKey?: string): Promise<SendAck> {
     const prev = this.senderChains.get(senderId) ?? Promise.resolve();
     // the ack promise is boxed so the chain waits for queueing, not for durability
     const queued = prev.then(async () => ({ ack: this.enqueue(await prepare(), senderAccount, originDeviceKey) }));
@@ -146,7 +157,7 @@ export class MessagingService {
     return queued.then((q) => q.ack);
   }
 
-  private async prepare(req: SendRequest): Promise<AppendItem> {
+  private async prepare(req: SendRequest): Promise<AppendItem & Normalised> {
     if (this.closed) throw new GatewayError('GW_SERVER_SHUTDOWN');
     if (typeof req.cmid !== 'string' || !CMID_RE.test(req.cmid)) throw new GatewayError('GW_BAD_REQUEST', 'cmid must be 1–64 characters of letters, digits, . _ : -');
     const to = this.parseConversation(req.to);
@@ -168,7 +179,14 @@ export class MessagingService {
       if (stored !== size) throw new GatewayError('GW_BAD_REQUEST', `size says ${size} bytes but the stored file has ${stored}`);
       fileIds.push(fileId);
     }
-    return { senderId: req.senderId, cmid: req.cmid, conv: to, kind, body: JSON.stringify(body), mentions, origin: req.origin, recipients, fileIds };
+    const stored = JSON.stringify(body);
+    const normalised: Pick<SendAck, 'body' | 'mentions'> = {};
+    if (stored !== JSON.stringify(req.body)) normalised.body = body;
+    if (mentions && JSON.stringify(mentions) !== JSON.stringify(req.mentions)) normalised.mentions = mentions;
+    return {
+      senderId: req.senderId, cmid: req.cmid, conv: to, kind, body: stored, mentions, origin: req.origin, recipients, fileIds,
+      ...(normalised.body || normalised.mentions ? { normalised } : {}),
+    };
   }
 
   private parseMentions(m: unknown): UserId[] | null {
@@ -195,14 +213,15 @@ export class MessagingService {
     }, senderAccount);
   }
 
-  private enqueue(item: AppendItem, senderAccount: string, originDeviceKey?: string): Promise<SendAck> {
+  private enqueue(prepared: AppendItem & Normalised, senderAccount: string, originDeviceKey?: string): Promise<SendAck> {
+    const { normalised, ...item } = prepared;
     return new Promise<SendAck>((resolve, reject) => {
       const view: Omit<MessageView, 'seq'> = {
         id: 0 as MessageId, cmid: item.cmid, from: item.senderId, fromAccount: senderAccount, to: item.conv,
         kind: item.kind, body: JSON.parse(item.body) as MessageView['body'], ts: 0, origin: item.origin,
         ...(item.mentions ? { mentions: item.mentions } : {}),
       };
-      this.queue.push({ item, view, resolve, reject, originDeviceKey });
+      this.queue.push({ item, view, resolve, reject, originDeviceKey, normalised });
       this.metrics.queueDepth = this.queue.length;
       this.schedule();
     });
@@ -248,7 +267,7 @@ export class MessagingService {
           continue;
         }
         this.metrics.stored += 1;
-        p.resolve({ id: r.id, seq: r.seqs.get(p.item.senderId) ?? 0, ts: r.ts, duplicate: false });
+        p.resolve({ id: r.id, seq: r.seqs.get(p.item.senderId) ?? 0, ts: r.ts, duplicate: false, ...p.normalised });
         const base = { ...p.view, id: r.id, ts: r.ts };
         for (const [userId, seq] of r.seqs) {
           this.metrics.deliveries += 1;

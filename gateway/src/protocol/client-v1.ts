@@ -210,7 +210,12 @@ export interface ResultPayload {
     removed: { depts: DeptId[]; users: UserId[]; groups: GroupId[] };
   };
   [ClientFrame.PresenceSubscribe]: { presence: PresenceEntry[] };
-  [ClientFrame.Send]: { id: MessageId; seq: number; ts: number; duplicate: boolean };
+  /**
+   * `body` / `mentions`: present only when the server stored something other than
+   * what was sent (unknown fields dropped, values normalised); the sending device
+   * shows the stored form.
+   */
+  [ClientFrame.Send]: { id: MessageId; seq: number; ts: number; duplicate: boolean; body?: BodyByKind[SendableKind]; mentions?: UserId[] };
   [ClientFrame.Sync]: { messages: MessageView[]; lastSeq: number; more: boolean };
   [ClientFrame.Read]: Record<string, never>;
   [ClientFrame.ReadCounts]: { counts: { id: MessageId; read: number; members: number }[] };

@@ -10,8 +10,8 @@ export interface Session {
   readonly clientType: ClientType;
   readonly since: number;
   readonly address: string | null;
-  /** Sends one pre-serialised server frame; must not throw; closes itself on overflow. */
-  sendRaw(json: string): void;
+  /** Sends one pre-serialised server frame; must not throw; closes itself on overflow. False when not sent. */
+  sendRaw(json: string): boolean;
   /** Ends the session with a code the client understands. Idempotent. */
   end(code: ErrorCode, message?: string): void;
   /** Called for a device command addressed to this session's device. */

@@ -23,7 +23,8 @@ import type { DeviceRecord } from '../../devices/repo.js';
 /** The socket side of a connection: WebSocket or length-prefixed TLS TCP. */
 export interface FrameTransport {
   readonly address: string | null;
-  send(json: string): void;
+  /** Queues one frame; false when the socket no longer takes data (closing or closed). */
+  send(json: string): boolean;
   bufferedBytes(): number;
   /** Sends the close/bye carrying `code` and ends the socket. */
   close(code: ErrorCode | 'OK', message: string): void;
@@ -68,14 +69,14 @@ export class ClientConnection implements Session {
   get isClosed(): boolean { return this.state === 'closed'; }
   get handshaking(): boolean { return this.state === 'hello' || this.state === 'auth'; }
 
-  sendRaw(json: string): void {
-    if (this.state === 'closed') return;
+  sendRaw(json: string): boolean {
+    if (this.state === 'closed') return false;
     if (this.t.bufferedBytes() > this.deps.limits.sendQueueBytes) {
       this.deps.metrics.slowConsumers += 1;
       this.end('GW_SLOW_CONSUMER');
-      return;
+      return false;
     }
-    this.t.send(json);
+    return this.t.send(json);
   }
 
   private reply(rid: number, p: unknown): void {
@@ -282,7 +283,8 @@ export class ClientConnection implements Session {
   /** Writes the command, records delivery (which revokes the device's tokens), and closes after the ack or a short wait. */
   private deliverCommand(cmd: DeviceCommand): void {
     if (this.state !== 'ready') return;
-    this.sendRaw(JSON.stringify({ t: 'device.cmd', p: cmd }));
+    // a socket that already stopped taking data did not get it: it stays pending for the next contact
+    if (!this.sendRaw(JSON.stringify({ t: 'device.cmd', p: cmd }))) return;
     void this.deps.auth.commandDelivered(cmd, this.deviceId).catch((e: unknown) => this.deps.log.error({ err: e }, 'recording command delivery failed'));
     const code: ErrorCode = cmd.kind === 'wipe' ? 'GW_DEVICE_WIPED' : 'GW_FORCED_OFFLINE';
     if (this.pendingCommandClose) clearTimeout(this.pendingCommandClose.timer);

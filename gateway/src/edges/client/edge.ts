@@ -64,13 +64,14 @@ export class ClientEdge {
     const transport: FrameTransport = {
       address,
       send: (json) => {
-        if (closing || ws.readyState !== ws.OPEN) return;
+        if (closing || ws.readyState !== ws.OPEN) return false;
         // frames written in one turn of the event loop leave in one TLS write
         if (socket && socket.writableCorked === 0) {
           socket.cork();
           process.nextTick(uncork);
         }
         ws.send(json);
+        return true;
       },
       bufferedBytes: () => ws.bufferedAmount,
       close: (code: ErrorCode | 'OK', message: string) => {

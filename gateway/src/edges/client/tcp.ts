@@ -16,13 +16,14 @@ export function attachTcpConnection(socket: net.Socket, deps: ClientEdgeDeps, re
   const transport: FrameTransport = {
     address: socket.remoteAddress ?? null,
     send(json) {
-      if (closed) return;
+      if (closed || !socket.writable) return false;
       // frames written in one turn of the event loop leave in one TLS write
       if (socket.writableCorked === 0) {
         socket.cork();
         process.nextTick(uncork);
       }
       socket.write(encodeFrame(json, Number.MAX_SAFE_INTEGER));
+      return true;
     },
     bufferedBytes: () => socket.writableLength,
     close(code: ErrorCode | 'OK', message: string) {
