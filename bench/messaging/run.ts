@@ -30,6 +30,7 @@ const rnd = (n: number) => Math.floor(Math.random() * n);
 interface Server {
   proc: ChildProcess;
   wss: string;
+  tcp: string;
   http: string;
 }
 
@@ -62,7 +63,8 @@ async function startGateway(dataDir: string): Promise<Server> {
   });
   const wss = (/\(WSS\)\s+(\S+)/.exec(out)?.[1] ?? '').replace('localhost', '127.0.0.1');
   const http = (/server-info\s+(\S+)/.exec(out)?.[1] ?? '').replace('localhost', '127.0.0.1');
-  return { proc, wss, http };
+  const tcp = (/\(TLS\)\s+(\S+)/.exec(out)?.[1] ?? '').replace('localhost', '127.0.0.1');
+  return { proc, wss, tcp, http };
 }
 
 async function startRelay(dataDir: string): Promise<{ proc: ChildProcess; port: number }> {
@@ -278,14 +280,14 @@ async function groupThroughput(clients: Lean[], groupId: number, senders: number
   return rate;
 }
 
-/** Reconnects with a token per second, from two generator processes so the generator is not the limit. */
-async function resumeRate(server: Server, tokens: string[]): Promise<number> {
+/** Reconnects with a token per second, from two generator processes so one generator core is not the limit. */
+async function resumeRate(url: string, tokens: string[]): Promise<number> {
   const workers = 2;
   const per = Math.ceil(tokens.length / workers);
   const t0 = performance.now();
   const results = await Promise.all(
     Array.from({ length: workers }, async (_, w) => {
-      const p = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/messaging/resume-worker.ts'), server.wss, '16'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+      const p = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/messaging/resume-worker.ts'), url, '16'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
       p.stdin?.end(tokens.slice(w * per, (w + 1) * per).join('\n'));
       const [line] = (await once(p.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
       return JSON.parse(line.toString()) as { ok: number; failed: number; ms: number };
@@ -331,8 +333,8 @@ async function main(): Promise<void> {
   const result: Record<string, number> = {};
   let server: Server | null = null;
   try {
-    log(`preparing ${USERS} users, ${IDLE + RESUMES} spare device tokens`);
-    const data: BenchData = await prepare(dataDir, USERS, IDLE + RESUMES);
+    log(`preparing ${USERS} users, ${IDLE + 2 * RESUMES} spare device tokens`);
+    const data: BenchData = await prepare(dataDir, USERS, IDLE + 2 * RESUMES);
 
     if (ONLY.has('relay')) {
       log('relay baseline');
@@ -369,13 +371,17 @@ async function main(): Promise<void> {
     }
     for (const c of clients) c.transport.close();
     if (ONLY.has('resume')) {
-      const cpu0 = cpuMs(server.proc.pid as number);
-      result.resumes_per_s = round(await resumeRate(server, data.spareTokens.slice(0, RESUMES)), 0);
+      // native clients reconnect on the TLS TCP long connection (7006); the web client on WSS: both are measured
+      let cpu0 = cpuMs(server.proc.pid as number);
+      result.resumes_per_s = round(await resumeRate(server.tcp, data.spareTokens.slice(0, RESUMES)), 0);
       result.server_cpu_ms_per_resume = round((cpuMs(server.proc.pid as number) - cpu0) / RESUMES, 3);
-      log(`resumes: ${result.resumes_per_s}/s`);
+      cpu0 = cpuMs(server.proc.pid as number);
+      result.resumes_per_s_wss = round(await resumeRate(server.wss, data.spareTokens.slice(RESUMES, 2 * RESUMES)), 0);
+      result.server_cpu_ms_per_resume_wss = round((cpuMs(server.proc.pid as number) - cpu0) / RESUMES, 3);
+      log(`resumes: ${result.resumes_per_s}/s over TLS TCP, ${result.resumes_per_s_wss}/s over WSS`);
     }
     if (ONLY.has('idle')) {
-      const idle = await idleConnections(server, data.spareTokens.slice(RESUMES, RESUMES + IDLE));
+      const idle = await idleConnections(server, data.spareTokens.slice(2 * RESUMES, 2 * RESUMES + IDLE));
       result.idle_connections = idle.held;
       result.rss_kb_per_connection = round(idle.rssKbPerConnection, 1);
       log(`idle: ${idle.held} held, ${result.rss_kb_per_connection} KiB each`);
