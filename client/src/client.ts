@@ -123,8 +123,9 @@ export class HuitongClient extends ClientCore {
     }
     const result = await this.request(ClientFrame.PresenceSubscribe, { userIds: [...all] });
     for (const id of userIds) this.presenceIds.add(id);
-    const wanted = new Set(userIds);
-    return result.presence.filter((e) => wanted.has(e.userId));
+    // the server lists only those online; everyone else asked about is offline
+    const online = new Map(result.presence.map((e) => [e.userId, e]));
+    return [...new Set(userIds)].map((id) => online.get(id) ?? { userId: id, status: 'offline' as const, clients: [] });
   }
 
   /** The whole directory visible to the user, following `nextCursor` pages. */

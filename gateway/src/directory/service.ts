@@ -411,7 +411,7 @@ export class DirectoryService {
     const page = { version, depts: [] as DeptView[], users: [] as UserView[], groups: [] as GroupView[], nextCursor: null as string | null };
     const take = <T extends { id: number }>(items: T[], into: T[]): boolean => {
       for (const it of items) {
-        const size = JSON.stringify(it).length + 1;
+        const size = Buffer.byteLength(JSON.stringify(it)) + 1;
         if (size > budget && (page.depts.length + page.users.length + page.groups.length) > 0) return false;
         budget -= size;
         into.push(it);
@@ -452,7 +452,7 @@ export class DirectoryService {
       removed: { depts: ch.removed.depts, users: ch.removed.users, groups: [...ch.removed.groups, ...left] },
     };
     // a delta too large for one frame: the client takes a (paged) snapshot instead
-    if (JSON.stringify(out).length > PAGE_BUDGET_BYTES) {
+    if (Buffer.byteLength(JSON.stringify(out)) > PAGE_BUDGET_BYTES) {
       return { version: ch.version, resetRequired: true, depts: [], users: [], groups: [], removed: { depts: [], users: [], groups: [] } };
     }
     return out;

@@ -288,7 +288,7 @@ export class MessagingService {
     let budget = PAGE_BUDGET_BYTES;
     for (const r of rows.slice(0, lim)) {
       const v = toView(r);
-      budget -= JSON.stringify(v).length + 1;
+      budget -= Buffer.byteLength(JSON.stringify(v)) + 1;
       // a body is at most 64 KiB, so the first message always fits
       if (budget < 0 && messages.length > 0) break;
       messages.push(v);

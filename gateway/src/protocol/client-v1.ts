@@ -24,7 +24,7 @@ export const MAX_SYNC_PAGE = 500;
 /** Largest page of `dir.snapshot`. */
 export const MAX_DIR_PAGE = 2000;
 /** Most people one connection may watch for presence. */
-export const MAX_PRESENCE_SUBSCRIPTIONS = 5000;
+export const MAX_PRESENCE_SUBSCRIPTIONS = 3000;
 /** Largest text body, in characters. */
 export const MAX_TEXT_CHARS = 10_000;
 

@@ -19,6 +19,8 @@ export interface Session {
 }
 
 export const PRESENCE_FLUSH_MS = 250;
+/** Entries per presence push frame (an entry is under 100 bytes). */
+export const PRESENCE_PUSH_MAX = 1000;
 
 /**
  * Who is connected, on which devices; routes bus events to sessions; batches
@@ -90,7 +92,7 @@ export class SessionRegistry {
     return { userId, status: set && set.size > 0 ? 'online' : 'offline', clients: set ? [...new Set([...set].map((x) => x.clientType))] : [] };
   }
 
-  /** Replaces the set of people a session watches; returns their current presence. */
+  /** Replaces the set of people a session watches; returns the presence of those online (the rest are offline). */
   watch(s: Session, userIds: UserId[]): PresenceEntry[] {
     this.unwatchAll(s);
     const set = new Set<number>(userIds);
@@ -100,7 +102,7 @@ export class SessionRegistry {
       if (!w) this.watchers.set(u, (w = new Set()));
       w.add(s);
     }
-    return [...set].map((u) => this.presenceOf(u as UserId));
+    return [...set].filter((u) => this.byUser.has(u)).map((u) => this.presenceOf(u as UserId));
   }
 
   private unwatchAll(s: Session): void {
@@ -133,7 +135,10 @@ export class SessionRegistry {
       }
     }
     this.dirtyPresence.clear();
-    for (const [s, presence] of perSession) s.sendRaw(JSON.stringify({ t: 'presence', p: { presence } }));
+    // at most PRESENCE_PUSH_MAX entries a frame, so a push always fits the frame limit
+    for (const [s, presence] of perSession) {
+      for (let i = 0; i < presence.length; i += PRESENCE_PUSH_MAX) s.sendRaw(JSON.stringify({ t: 'presence', p: { presence: presence.slice(i, i + PRESENCE_PUSH_MAX) } }));
+    }
   }
 
   private onEvent(e: BusEvent): void {
