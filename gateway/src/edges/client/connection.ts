@@ -154,6 +154,7 @@ export class ClientConnection implements Session {
 
   private badFrame(rid: number | null, message: string): void {
     this.badFrames += 1;
+    this.deps.metrics.badFrames += 1;
     this.fail(rid, new GatewayError('GW_BAD_FRAME', message));
     if (this.badFrames >= MAX_BAD_FRAMES) this.end('GW_BAD_FRAME', 'too many malformed frames');
   }
