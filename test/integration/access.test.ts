@@ -132,3 +132,17 @@ t.test('wrong passwords fail, and enough of them lock the account even for the r
   t.same(loginLog(gw, 'alice'), ['GW_AUTH_FAILED', 'GW_AUTH_FAILED', 'GW_AUTH_FAILED'], 'the failures are logged');
   t.same(loginLog(gw, 'ALICE'), ['GW_ACCOUNT_LOCKED'], 'and the locked attempt too');
 });
+
+t.test('logins from one address are rate-limited, whatever the account', async (t) => {
+  const gw = await startGateway(t, { config: { 'auth.loginsPerMinutePerAddress': 3 } });
+  for (const a of ['u1', 'u2', 'u3', 'u4']) await gw.addUser(a);
+  for (const a of ['u1', 'u2', 'u3']) t.equal((await online(t, gw, a)).client.state, 'online', `${a} logs in`);
+  const fourth = makeClient(t, gw, 'u4');
+  let err: unknown;
+  await fourth.connect().catch((e: unknown) => (err = e));
+  t.ok(isClientError(err) && err.code === 'GW_RATE_LIMITED', 'the fourth login within a minute from 127.0.0.1 is refused with GW_RATE_LIMITED');
+  t.ok(isClientError(err) && (err.retryAfterMs ?? 0) > 0, 'saying how long to wait');
+  t.same(loginLog(gw, 'u4'), ['GW_RATE_LIMITED'], 'and it is in the login log');
+  const token = await issueToken(gw, (await gw.gw.services.directory.getUserByAccount('u4'))!.id, uniqueDeviceId('u4'));
+  t.equal(await makeClient(t, gw, null, { token }).connect().then((a) => a.user.account), 'u4', 'resuming with a token is not a login and is not limited');
+});
