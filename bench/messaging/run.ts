@@ -79,27 +79,49 @@ async function stop(proc: ChildProcess): Promise<void> {
   await once(proc, 'exit');
 }
 
+/** Counts deliveries while `on`. */
+interface Counter {
+  on: boolean;
+  n: number;
+}
+
+/**
+ * Starts closed loops, warms up for 1.5 s, counts deliveries for SECONDS,
+ * stops the loops (waiting at most drainMs for them) and returns deliveries per second.
+ */
+async function closedLoopRate(start: (running: () => boolean) => Promise<void>[], counter: Counter, drainMs: number): Promise<number> {
+  let running = true;
+  const loops = start(() => running);
+  await sleep(1500);
+  counter.on = true;
+  const t0 = performance.now();
+  await sleep(SECONDS * 1000);
+  const rate = counter.n / ((performance.now() - t0) / 1000);
+  counter.on = false;
+  running = false;
+  await Promise.race([Promise.all(loops), sleep(drainMs)]);
+  return rate;
+}
+
 // ---------------------------------------------------------------- relay baseline
 
 async function relayBaseline(port: number, users: number): Promise<number> {
   const sockets: WebSocket[] = [];
   const acks = new Map<string, () => void>();
-  let delivered = 0;
-  let counting = false;
+  const counter: Counter = { on: false, n: 0 };
   for (let i = 0; i < users; i++) {
     const ws = new WebSocket(`wss://127.0.0.1:${port}/?id=${i}`, { rejectUnauthorized: false, perMessageDeflate: false });
     ws.on('message', (d) => {
       const m = JSON.parse(d.toString()) as { ack?: string; to?: number };
       if (m.ack !== undefined) acks.get(m.ack)?.();
-      else if (counting) delivered++;
+      else if (counter.on) counter.n++;
     });
     await once(ws, 'open');
     sockets.push(ws);
   }
-  let running = true;
   let k = 0;
-  const loop = async (i: number) => {
-    while (running) {
+  const loop = async (i: number, running: () => boolean) => {
+    while (running()) {
       const key = String(k++);
       const to = rnd(users);
       await new Promise<void>((resolve) => {
@@ -109,14 +131,7 @@ async function relayBaseline(port: number, users: number): Promise<number> {
       acks.delete(key);
     }
   };
-  const loops = sockets.flatMap((_, i) => [loop(i), loop(i)]);
-  await sleep(1500);
-  counting = true;
-  const t0 = performance.now();
-  await sleep(SECONDS * 1000);
-  const rate = delivered / ((performance.now() - t0) / 1000);
-  running = false;
-  await Promise.race([Promise.all(loops), sleep(2000)]);
+  const rate = await closedLoopRate((running) => sockets.flatMap((_, i) => [loop(i, running), loop(i, running)]), counter, 2000);
   for (const s of sockets) s.terminate();
   return rate;
 }
@@ -178,23 +193,14 @@ const peerOf = (clients: Lean[], i: number): Conversation => {
 };
 
 async function oneToOneThroughput(clients: Lean[]): Promise<number> {
-  let delivered = 0;
-  let counting = false;
+  const counter: Counter = { on: false, n: 0 };
   const off = onDeliveries(clients, () => {
-    if (counting) delivered++;
+    if (counter.on) counter.n++;
   });
-  let running = true;
-  const loop = async (i: number) => {
-    while (running) await sendText(clients[i] as Lean, peerOf(clients, i), `吞吐 ${i}`).catch(() => undefined);
+  const loop = async (i: number, running: () => boolean) => {
+    while (running()) await sendText(clients[i] as Lean, peerOf(clients, i), `吞吐 ${i}`).catch(() => undefined);
   };
-  const loops = clients.flatMap((_, i) => [loop(i), loop(i)]);
-  await sleep(1500);
-  counting = true;
-  const t0 = performance.now();
-  await sleep(SECONDS * 1000);
-  const rate = delivered / ((performance.now() - t0) / 1000);
-  running = false;
-  await Promise.race([Promise.all(loops), sleep(5000)]);
+  const rate = await closedLoopRate((running) => clients.flatMap((_, i) => [loop(i, running), loop(i, running)]), counter, 5000);
   off();
   return rate;
 }
@@ -257,23 +263,14 @@ async function groupLatency(clients: Lean[], groupId: number, perSecond: number)
 }
 
 async function groupThroughput(clients: Lean[], groupId: number, senders: number): Promise<number> {
-  let delivered = 0;
-  let counting = false;
+  const counter: Counter = { on: false, n: 0 };
   const off = onDeliveries(clients, () => {
-    if (counting) delivered++;
+    if (counter.on) counter.n++;
   });
-  let running = true;
-  const loop = async (i: number) => {
-    while (running) await sendText(clients[i] as Lean, { kind: 'group', id: groupId as GroupId }, `群吞吐 ${i}`).catch(() => undefined);
+  const loop = async (i: number, running: () => boolean) => {
+    while (running()) await sendText(clients[i] as Lean, { kind: 'group', id: groupId as GroupId }, `群吞吐 ${i}`).catch(() => undefined);
   };
-  const loops = Array.from({ length: senders }, (_, i) => loop(i * 7));
-  await sleep(1500);
-  counting = true;
-  const t0 = performance.now();
-  await sleep(SECONDS * 1000);
-  const rate = delivered / ((performance.now() - t0) / 1000);
-  running = false;
-  await Promise.race([Promise.all(loops), sleep(10_000)]);
+  const rate = await closedLoopRate((running) => Array.from({ length: senders }, (_, i) => loop(i * 7, running)), counter, 10_000);
   // let the last deliveries drain before the next phase
   await sleep(2000);
   off();
