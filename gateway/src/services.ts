@@ -8,6 +8,9 @@ import { DirectoryService } from './directory/service.js';
 import { SqliteDirectoryRepo } from './directory/sqlite-repo.js';
 import { FileService, SqliteFileRepo } from './files/service.js';
 import type { Logger } from './log.js';
+import { readVendorPublicKey } from './licence/keys.js';
+import { LicenceService } from './licence/service.js';
+import { SqliteLicenceRepo } from './licence/sqlite-repo.js';
 import { MessagingService } from './messaging/service.js';
 import { SqliteMessageRepo } from './messaging/sqlite-repo.js';
 import { SqliteSettingsStore, type SettingsStore } from './settings/settings.js';
@@ -24,6 +27,7 @@ export interface Services {
   auth: AuthService;
   messaging: MessagingService;
   files: FileService;
+  licence: LicenceService;
   /** Stores everything queued and closes the database. */
   close(): Promise<void>;
 }
@@ -36,18 +40,22 @@ export function databaseFile(config: Readonly<Config>): string {
  * Builds the services on the embedded SQLite backend. The CLI uses this too
  * when no server is running, so every path goes through the same services.
  */
-export function buildServices(config: Readonly<Config>, log: Logger, opts: { seats?: SeatGate; bus?: Bus } = {}): Services {
+export function buildServices(config: Readonly<Config>, log: Logger, opts: { seats?: SeatGate; bus?: Bus; vendorPublicKeyPem?: string } = {}): Services {
   const db = openDatabase(databaseFile(config), { synchronous: config.storage.synchronous });
   const bus = opts.bus ?? new InProcessBus();
   const settings = new SqliteSettingsStore(db);
   const directory = new DirectoryService(new SqliteDirectoryRepo(db), settings, bus);
   const devices = new SqliteDeviceRepo(db);
-  const auth = new AuthService(directory, devices, settings, bus, config.auth, opts.seats);
+  const licence = new LicenceService(new SqliteLicenceRepo(db), {
+    publicKeyPem: opts.vendorPublicKeyPem ?? readVendorPublicKey(),
+    countAuthorised: () => directory.countUsers({ authorised: true }),
+  });
+  const auth = new AuthService(directory, devices, settings, bus, config.auth, opts.seats ?? licence);
   const files = new FileService(config.dataDir, new SqliteFileRepo(db), settings);
   const messaging = new MessagingService(new SqliteMessageRepo(db), directory, bus, files, config.storage.groupCommitMaxBatch);
   log.debug({ file: databaseFile(config) }, 'database open');
   return {
-    db, bus, settings, directory, auth, messaging, files,
+    db, bus, settings, directory, auth, messaging, files, licence,
     async close() {
       await messaging.close();
       await devices.flush();

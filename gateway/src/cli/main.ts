@@ -26,6 +26,10 @@ Usage:
   huitong group exempt <account> [--off]       (may create groups beyond the member limit)
   huitong settings get | settings set KEY=VALUE...
   huitong demo seed [--users N] [--password P]
+  huitong license keygen --out DIR             (vendor) makes the licence key pair
+  huitong license issue --private-key FILE --company C --seats N --expires YYYY-MM-DD [--issued YYYY-MM-DD] [--id ID] [--out FILE]
+  huitong license import FILE | license show | license history
+  huitong license request expand|renew [--seats N] [--expires YYYY-MM-DD] --name NAME (--phone P | --email E) [--note T] [--out FILE]
   huitong chat --server wss://HOST:7443 [--insecure] --user U --password P send <account | group:NAME> <text>
   huitong chat --server wss://HOST:7443 [--insecure] --user U --password P listen [--json]
   huitong config sample                        prints the sample configuration with every default
@@ -140,6 +144,13 @@ export async function main(argv: string[]): Promise<number> {
   if (cmd === 'config' && rest[0] === 'sample') {
     process.stdout.write(sampleConfig());
     return EXIT_CODES.OK;
+  }
+  if (cmd === 'license' || cmd === 'licence') {
+    // its own options (--private-key, --seats…); --data and --config are read here only to find the appliance
+    const { runLicence } = await import('../licence/cli.js');
+    const { values } = parseArgs({ args: rest, options: { config: { type: 'string' }, data: { type: 'string' } }, allowPositionals: true, strict: false });
+    const where = { config: typeof values.config === 'string' ? values.config : undefined, data: typeof values.data === 'string' ? values.data : undefined };
+    return runLicence(rest, { control: (name, args) => control(config(where), name, args) });
   }
   if (cmd === 'chat') {
     const { runChat } = await import('./chat.js');

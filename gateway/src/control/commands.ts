@@ -6,6 +6,7 @@ import type { DeptId, UserId } from '../protocol/client-v1.js';
 import type { Services } from '../services.js';
 import type { Settings } from '../settings/settings.js';
 import { seedDemo } from './demo.js';
+import { LICENCE_CONTROL_COMMANDS } from '../licence/control.js';
 
 type Args = Record<string, unknown>;
 export type ControlCommand = (s: Services, args: Args) => Promise<unknown>;
@@ -45,11 +46,18 @@ export const CONTROL_COMMANDS: Record<string, ControlCommand> = {
     const depts: DeptId[] = [];
     for (const p of deptPaths ? deptPaths.split(',') : []) depts.push((await s.directory.deptByPath(p, false)).id);
     const password = str(a, 'password', false);
-    const u = await s.directory.createUser({
-      account: str(a, 'account'), name: str(a, 'name'), deptIds: depts, mobile: str(a, 'mobile', false), email: str(a, 'email', false),
-      title: str(a, 'title', false), authorised: a.authorised !== false, ...(password ? { passwordHash: await newPasswordHash(password) } : {}),
-    });
-    return userView(u);
+    const passwordHash = password ? await newPasswordHash(password) : undefined;
+    const authorised = a.authorised !== false;
+    const account = str(a, 'account');
+    // a taken account is the first thing to say, before any seat count
+    if (authorised && (await s.directory.getUserByAccount(account))) throw new GatewayError('GW_CONFLICT', `account ${account} is already taken`);
+    const create = () =>
+      s.directory.createUser({
+        account, name: str(a, 'name'), deptIds: depts, mobile: str(a, 'mobile', false), email: str(a, 'email', false),
+        title: str(a, 'title', false), authorised, ...(passwordHash ? { passwordHash } : {}),
+      });
+    // an authorised user takes a licence seat: checked at the moment of authorising
+    return userView(authorised ? await s.licence.withSeats(1, create) : await create());
   },
 
   'user.passwd': async (s, a) => {
@@ -70,7 +78,12 @@ export const CONTROL_COMMANDS: Record<string, ControlCommand> = {
 
   'user.block': async (s, a) => userView(await s.directory.setBlocked((await userByAccount(s, a)).id, true)),
   'user.unblock': async (s, a) => userView(await s.directory.setBlocked((await userByAccount(s, a)).id, false)),
-  'user.authorise': async (s, a) => userView(await s.directory.setAuthorised((await userByAccount(s, a)).id, true)),
+  'user.authorise': async (s, a) => {
+    const u = await userByAccount(s, a);
+    const authorise = () => s.directory.setAuthorised(u.id, true);
+    // someone already authorised holds a seat: authorising again takes none
+    return userView(u.authorised ? await authorise() : await s.licence.withSeats(1, authorise));
+  },
   'user.deauthorise': async (s, a) => userView(await s.directory.setAuthorised((await userByAccount(s, a)).id, false)),
   'user.disable': async (s, a) => userView(await s.directory.setStatus((await userByAccount(s, a)).id, 'disabled')),
   'user.enable': async (s, a) => userView(await s.directory.setStatus((await userByAccount(s, a)).id, 'active')),
@@ -115,6 +128,8 @@ export const CONTROL_COMMANDS: Record<string, ControlCommand> = {
       throw new GatewayError('GW_BAD_REQUEST', (e as Error).message);
     }
   },
+
+  ...Object.fromEntries(Object.entries(LICENCE_CONTROL_COMMANDS).map(([name, cmd]): [string, ControlCommand] => [name, (s, a) => cmd(s.licence, a)])),
 
   'demo.seed': async (s, a) => seedDemo(s, { users: Number(a.users ?? 200), password: str(a, 'password', false) || 'huitong-demo' }),
 };

@@ -46,6 +46,8 @@ function rng(seed: number): () => number {
 export interface SeedResult {
   departments: number;
   users: number;
+  /** How many of them fit the licence seats and were authorised. */
+  authorised: number;
   groups: number;
   password: string;
   sampleAccounts: string[];
@@ -63,6 +65,9 @@ export async function seedDemo(s: Services, opts: { users: number; password: str
   const rand = rng(20261128);
   const pick = <T>(arr: ArrayLike<T>): T => arr[Math.floor(rand() * arr.length)] as T;
   const hash = await hashPassword(opts.password);
+  // people beyond the free licence seats are created but not authorised
+  const licence = await s.licence.status();
+  let freeSeats = licence.state === 'expired' ? 0 : Math.max(0, licence.seats - licence.used);
   const weightSum = ORG.reduce((n, [, w]) => n + w, 0);
   const depts: { top: DeptRecord; teams: DeptRecord[]; share: number }[] = [];
   let deptCount = 0;
@@ -85,7 +90,7 @@ export async function seedDemo(s: Services, opts: { users: number; password: str
       const home = dep.teams.length > 0 && i > 0 ? pick(dep.teams) : dep.top;
       const titles = TITLES[dep.top.name] ?? ['职员'];
       const u = await s.directory.createUser({
-        account, name, deptIds: [home.id], passwordHash: hash, authorised: true,
+        account, name, deptIds: [home.id], passwordHash: hash, authorised: freeSeats-- > 0,
         mobile: `1${pick(['38', '39', '58', '86', '37', '88'])}${String(Math.floor(rand() * 1e8)).padStart(8, '0')}`,
         email: `${account}@example.com`, title: i === 0 ? (titles[titles.length - 1] as string) : pick(titles),
         gender: rand() < 0.5 ? 'male' : 'female', order: i,
@@ -107,5 +112,6 @@ export async function seedDemo(s: Services, opts: { users: number; password: str
     await s.directory.createGroup(project, members[0] as UserId, [...new Set(members)]);
     groups++;
   }
-  return { departments: deptCount, users: created.length, groups, password: opts.password, sampleAccounts: created.slice(0, 5).map((c) => c.account) };
+  const authorisedCount = Math.min(created.length, licence.state === 'expired' ? 0 : Math.max(0, licence.seats - licence.used));
+  return { departments: deptCount, users: created.length, authorised: authorisedCount, groups, password: opts.password, sampleAccounts: created.slice(0, 5).map((c) => c.account) };
 }

@@ -47,6 +47,10 @@ export const ERRORS = {
   GW_RECIPIENT_UNAVAILABLE: { http: 409, close: null, meaning: 'The recipient cannot receive messages (the account is disabled).' },
   // files
   GW_FILE_TOO_LARGE: { http: 413, close: null, meaning: 'The file is larger than the limit set for this kind of transfer.' },
+  // licence
+  GW_LICENCE_INVALID: { http: 400, close: null, meaning: 'The licence file was refused: malformed, wrongly signed, for another product, expired or not yet valid.' },
+  GW_LICENCE_SEATS_FULL: { http: 409, close: null, meaning: 'Authorising more users would exceed the seats of the licence (or of the trial).' },
+  GW_LICENCE_EXPIRED: { http: 409, close: null, meaning: 'The licence has expired: users already authorised keep working, but nobody new can be authorised.' },
   // storage and internals
   GW_STORAGE_BUSY: { http: 503, close: null, meaning: 'The database is busy; retry shortly.' },
   GW_INTERNAL: { http: 500, close: null, meaning: 'An unexpected failure; the log has details under the given request id.' },
