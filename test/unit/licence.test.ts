@@ -212,7 +212,7 @@ t.test('two administrators cannot both take the last seat', async (t) => {
 t.test('auto-authorise at first login stops at the seat limit; authorised users keep working', async (t) => {
   const dataDir = tempDir(t);
   let licence: LicenceService | null = null;
-  const s = buildServices(testConfig(dataDir), createLogger('silent'), { seats: { seatAvailable: async () => licence!.seatAvailable() } });
+  const s = buildServices(testConfig(dataDir), createLogger('silent'), { seats: { seatAvailable: async () => licence!.seatAvailable(), withSeats: (n, fn) => licence!.withSeats(n, fn) } });
   t.teardown(() => s.close());
   const f = fixture(t, s);
   licence = f.licence;
@@ -227,6 +227,22 @@ t.test('auto-authorise at first login stops at the seat limit; authorised users 
   t.equal((await f.licence.status()).state, 'expired');
   t.ok(await login('alice'), 'an authorised user still logs in after the licence expired');
   t.equal(await f.licence.seatAvailable(), false);
+});
+
+t.test('simultaneous first logins cannot both take the last seat', async (t) => {
+  const dataDir = tempDir(t);
+  let licence: LicenceService | null = null;
+  const s = buildServices(testConfig(dataDir), createLogger('silent'), { seats: { seatAvailable: async () => licence!.seatAvailable(), withSeats: (n, fn) => licence!.withSeats(n, fn) } });
+  t.teardown(() => s.close());
+  const f = fixture(t, s);
+  licence = f.licence;
+  await f.licence.importLicence(issue({ seats: 1 }));
+  const passwordHash = await hashPassword('correct-horse-9');
+  const accounts = ['p1', 'p2', 'p3', 'p4'];
+  for (const account of accounts) await s.directory.createUser({ account, name: account, passwordHash });
+  const results = await Promise.allSettled(accounts.map((a) => s.auth.login(a, 'correct-horse-9', { id: `dev-${a}`, type: 'cli' }, null)));
+  t.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one got the seat');
+  t.equal(await s.directory.countUsers({ authorised: true }), 1, 'and only one is authorised');
 });
 
 t.test('an expired licence allows no new authorisations', async (t) => {

@@ -13,8 +13,14 @@ import { LockoutPolicy, WindowLimiter } from './rate-limit.js';
 export interface SeatGate {
   /** Resolves true when one more authorised user fits the licence. Must not throw. */
   seatAvailable(): Promise<boolean>;
+  /**
+   * Runs `authorise` when `extra` more authorised users fit, with no other
+   * such call in between (so two first logins cannot both take the last seat);
+   * rejects without running it otherwise.
+   */
+  withSeats<T>(extra: number, authorise: () => Promise<T>): Promise<T>;
 }
-export const UNLIMITED_SEATS: SeatGate = { seatAvailable: async () => true };
+export const UNLIMITED_SEATS: SeatGate = { seatAvailable: async () => true, withSeats: (_extra, authorise) => authorise() };
 
 export interface AuthPolicy {
   maxFailedLogins: number;
@@ -67,7 +73,14 @@ export class AuthService {
     if (user.status !== 'active') throw new GatewayError('GW_USER_DISABLED');
     if (!user.authorised) {
       // auto-authorise applies at a first login only, never after an administrator took the right away
-      if (!user.authDecided && this.settings.get().autoAuthorise && (await this.seats.seatAvailable())) return this.directory.setAuthorised(user.id, true);
+      if (!user.authDecided && this.settings.get().autoAuthorise) {
+        try {
+          return await this.seats.withSeats(1, () => this.directory.setAuthorised(user.id, true));
+        } catch (e) {
+          // no free seat (or the licence expired): to the user this is simply "not authorised"
+          throw new GatewayError('GW_USER_UNAUTHORISED', `not authorised (${(e as Error).message})`);
+        }
+      }
       throw new GatewayError('GW_USER_UNAUTHORISED');
     }
     return user;
