@@ -8,6 +8,7 @@ import { ClientEdge } from './edges/client/edge.js';
 import { createTcpServer } from './edges/client/tcp.js';
 import { installErrorHandler } from './edges/http/errors.js';
 import { registerFileRoutes } from './edges/http/files.js';
+import { registerAdminAuthRoutes } from './admin/http.js';
 import { promText, registerPublicRoutes, type ListenerStatus } from './edges/http/public.js';
 import type { Logger } from './log.js';
 import { MAX_FRAME_BYTES } from './protocol/client-v1.js';
@@ -77,6 +78,8 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
   });
   installErrorHandler(http, log);
   installErrorHandler(https, log);
+  // before any other route: its hooks guard every /api/admin route (headers, Origin check)
+  registerAdminAuthRoutes(http, { admin: services.admin });
   const tcp = createTcpServer(tlsMaterial, clientEdge.acceptTcp);
   let adminApp: FastifyInstance | null = null;
   let stopped = false;

@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { directoryDeptTree } from './admin/dept-tree.js';
+import { AdminService } from './admin/service.js';
+import { SqliteAdminRepo } from './admin/sqlite-repo.js';
 import { AuthService, type SeatGate } from './auth/service.js';
 import { InProcessBus, type Bus } from './bus/bus.js';
 import type { Config } from './config/schema.js';
@@ -28,6 +31,8 @@ export interface Services {
   messaging: MessagingService;
   files: FileService;
   licence: LicenceService;
+  /** Console administrators, roles and scopes, sessions, the action log (F-2.2, F-3.9). */
+  admin: AdminService;
   /** Stores everything queued and closes the database. */
   close(): Promise<void>;
 }
@@ -51,11 +56,12 @@ export function buildServices(config: Readonly<Config>, log: Logger, opts: { sea
     countAuthorised: () => directory.countUsers({ authorised: true }),
   });
   const auth = new AuthService(directory, devices, settings, bus, config.auth, opts.seats ?? licence);
+  const admin = new AdminService(new SqliteAdminRepo(db), directoryDeptTree(directory), config.auth);
   const files = new FileService(config.dataDir, new SqliteFileRepo(db), settings);
   const messaging = new MessagingService(new SqliteMessageRepo(db), directory, bus, files, config.storage.groupCommitMaxBatch);
   log.debug({ file: databaseFile(config) }, 'database open');
   return {
-    db, bus, settings, directory, auth, messaging, files, licence,
+    db, bus, settings, directory, auth, messaging, files, licence, admin,
     async close() {
       await messaging.close();
       await devices.flush();

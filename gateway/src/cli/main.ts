@@ -25,6 +25,7 @@ Usage:
   huitong group create <name> --members a,b,c [--owner ACCOUNT]
   huitong group exempt <account> [--off]       (may create groups beyond the member limit)
   huitong settings get | settings set KEY=VALUE...
+  huitong admin reset-password <username> [--password P]  (console administrator; reads stdin when not given)
   huitong demo seed [--users N] [--password P]
   huitong license keygen --out DIR             (vendor) makes the licence key pair
   huitong license issue --private-key FILE --company C --seats N --expires YYYY-MM-DD [--issued YYYY-MM-DD] [--id ID] [--out FILE]
@@ -214,6 +215,12 @@ export async function main(argv: string[]): Promise<number> {
             patch[kv.slice(0, i)] = raw === 'true' ? true : raw === 'false' ? false : /^\d+$/.test(raw) ? Number(raw) : raw;
           }
           return print(await control(cfg, 'settings.set', patch)), 0;
+        }
+        break;
+      case 'admin':
+        if (sub === 'reset-password' && arg) {
+          const password = v.password ?? (await readPasswordFromStdin());
+          return print(await control(cfg, 'admin.reset-password', { username: arg, password })), 0;
         }
         break;
       case 'demo':

@@ -66,6 +66,8 @@ export const CONTROL_COMMANDS: Record<string, ControlCommand> = {
     return { account: u.account, passwordChanged: true };
   },
 
+  'admin.reset-password': async (s, a) => s.admin.resetPassword(str(a, 'username'), str(a, 'password')),
+
   'user.show': async (s, a) => {
     const u = await userByAccount(s, a);
     return { ...userView(u), authorised: u.authorised, blocked: u.blocked, devices: await s.auth.listDevices(u.id) };

@@ -35,6 +35,7 @@ export const ERRORS = {
   GW_DEVICE_WIPED: { http: 401, close: 4412, meaning: 'An administrator ordered this device to erase its local data.' },
   GW_REPLACED: { http: 409, close: 4414, meaning: 'The same device connected again; this older connection was closed.' },
   GW_FORBIDDEN: { http: 403, close: null, meaning: 'The caller may not do this.' },
+  GW_CSRF: { http: 403, close: null, meaning: "A state-changing console request lacked its session's CSRF token, or came from another site." },
   // directory
   GW_NOT_FOUND: { http: 404, close: null, meaning: 'The user, department, group, message or file does not exist.' },
   GW_CONFLICT: { http: 409, close: null, meaning: 'The change conflicts with existing data (duplicate account, name taken, stale version).' },
