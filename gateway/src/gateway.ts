@@ -9,6 +9,10 @@ import { createTcpServer } from './edges/client/tcp.js';
 import { installErrorHandler } from './edges/http/errors.js';
 import { registerFileRoutes } from './edges/http/files.js';
 import { registerAdminAuthRoutes } from './admin/http.js';
+import { registerGroupRoutes } from './admin/routes-groups.js';
+import { registerMemberRoutes } from './admin/routes-members.js';
+import { registerOrgRoutes } from './admin/routes-org.js';
+import { registerSystemRoutes } from './admin/routes-system.js';
 import { promText, registerPublicRoutes, type ListenerStatus } from './edges/http/public.js';
 import type { Logger } from './log.js';
 import { MAX_FRAME_BYTES } from './protocol/client-v1.js';
@@ -80,6 +84,8 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
   installErrorHandler(https, log);
   // before any other route: its hooks guard every /api/admin route (headers, Origin check)
   registerAdminAuthRoutes(http, { admin: services.admin });
+  registerOrgRoutes(http, { services });
+  registerMemberRoutes(http, { services });
   const tcp = createTcpServer(tlsMaterial, clientEdge.acceptTcp);
   let adminApp: FastifyInstance | null = null;
   let stopped = false;
@@ -93,6 +99,9 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
       { name: 'tcp', port: p.tcp, up: p.tcp !== null, url: p.tcp ? `${tlsMaterial ? 'tls' : 'tcp'}://localhost:${p.tcp}` : null },
     ];
   };
+
+  registerGroupRoutes(http, { services });
+  registerSystemRoutes(http, { services, listeners });
 
   await https.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false } });
   https.register(async (scope) => {

@@ -20,6 +20,24 @@ t.test('wired gateway: /api/admin on the http listener', async (t) => {
   t.equal((await fetch(`${g.http}/healthz`)).status, 200);
 });
 
+t.test('wired gateway: the console routes answer on the http listener', async (t) => {
+  const g = await startGateway(t);
+  let r = await fetch(`${g.http}/api/admin/setup/admin`, { method: 'POST', headers: { ...json, origin: g.http }, body: JSON.stringify({ username: 'root', password: 'root-password-1' }) });
+  t.equal(r.status, 201);
+  const cookie = (r.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const me = (await (await fetch(`${g.http}/api/admin/me`, { headers: { cookie } })).json()) as { csrfToken: string };
+  const write = { cookie, ...json, origin: g.http, 'x-csrf-token': me.csrfToken };
+  r = await fetch(`${g.http}/api/admin/depts`, { method: 'POST', headers: write, body: JSON.stringify({ parentId: null, name: '研发部' }) });
+  t.equal(r.status < 300, true, `create a department (${r.status})`);
+  r = await fetch(`${g.http}/api/admin/depts?parentId=root`, { headers: { cookie } });
+  t.match(await r.text(), /研发部/, 'the tree lists it');
+  for (const path of ['/api/admin/members?limit=10', '/api/admin/groups', '/api/admin/licence', '/api/admin/status', '/api/admin/log']) {
+    t.equal((await fetch(`${g.http}${path}`, { headers: { cookie } })).status, 200, `GET ${path}`);
+  }
+  const status = (await (await fetch(`${g.http}/api/admin/status`, { headers: { cookie } })).json()) as unknown;
+  t.match(JSON.stringify(status), /https\+wss/, 'status lists the real listeners');
+});
+
 t.test('huitong admin reset-password, with and without a server', async (t) => {
   const dir = tempDir(t);
   const data = ['--data', dir];
