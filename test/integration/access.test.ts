@@ -146,3 +146,18 @@ t.test('logins from one address are rate-limited, whatever the account', async (
   const token = await issueToken(gw, (await gw.gw.services.directory.getUserByAccount('u4'))!.id, uniqueDeviceId('u4'));
   t.equal(await makeClient(t, gw, null, { token }).connect().then((a) => a.user.account), 'u4', 'resuming with a token is not a login and is not limited');
 });
+
+t.test('a password reset signs the user out on every device', async (t) => {
+  const gw = await startGateway(t);
+  const u = await gw.addUser('dora');
+  const a = await online(t, gw, 'dora');
+  const b = await online(t, gw, 'dora', { via: 'tcp' });
+  const oldToken = a.client.auth!.token;
+  const stoppedA = nextEvent(a.client, 'state', (s) => s === 'stopped');
+  const stoppedB = nextEvent(b.client, 'state', (s) => s === 'stopped');
+  await gw.gw.services.auth.setPassword(u.id, 'brand-new-pass-1');
+  await Promise.all([stoppedA, stoppedB]);
+  t.pass('both live sessions ended (and the old password no longer logs them back in)');
+  t.equal(await codeOf(makeClient(t, gw, null, { token: oldToken }).connect()), 'GW_TOKEN_INVALID', 'the old token is revoked');
+  t.equal((await online(t, gw, 'dora', { password: 'brand-new-pass-1' })).client.state, 'online', 'the new password works');
+});

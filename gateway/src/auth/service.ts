@@ -165,8 +165,14 @@ export class AuthService {
     return { user: await this.admit(user), deviceId: rec.deviceId };
   }
 
+  /**
+   * Sets a user's password and signs them out everywhere: every device token
+   * is revoked and live sessions close with GW_TOKEN_INVALID (log in again).
+   */
   async setPassword(userId: UserId, password: string): Promise<void> {
     await this.directory.setPasswordHash(userId, await hashPassword(password));
+    await this.devices.revokeUserTokens(userId);
+    this.bus.publish({ type: 'user.revoked', userId, code: 'GW_TOKEN_INVALID' });
   }
 
   // ---- device commands (F-3.3) ----

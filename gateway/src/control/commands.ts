@@ -62,7 +62,11 @@ export const CONTROL_COMMANDS: Record<string, ControlCommand> = {
 
   'user.passwd': async (s, a) => {
     const u = await userByAccount(s, a);
-    await s.directory.setPasswordHash(u.id, await newPasswordHash(str(a, 'password')));
+    const password = str(a, 'password');
+    const problem = passwordProblem(password);
+    if (problem) throw new GatewayError('GW_BAD_REQUEST', problem);
+    // signs the user out on every device
+    await s.auth.setPassword(u.id, password);
     return { account: u.account, passwordChanged: true };
   },
 

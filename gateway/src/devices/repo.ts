@@ -52,6 +52,8 @@ export interface DeviceRepo {
   /** Moves a live token's expiry (sliding expiry on use). */
   extendToken(tokenHash: string, expiresAt: number): Promise<void>;
   revokeDeviceTokens(deviceId: number): Promise<void>;
+  /** Revokes every token of every device of the user. */
+  revokeUserTokens(userId: UserId): Promise<void>;
   addCommand(deviceId: number, kind: DeviceCommand['kind'], issuedBy: string): Promise<CommandRecord>;
   pendingCommands(deviceId: number): Promise<CommandRecord[]>;
   listCommands(deviceId: number): Promise<CommandRecord[]>;
@@ -93,6 +95,7 @@ export class SqliteDeviceRepo implements DeviceRepo {
       find: db.prepare('SELECT t.device_id, d.user_id, t.expires_at, t.revoked_at FROM device_tokens t JOIN devices d ON d.id = t.device_id WHERE t.token_hash = ?'),
       extend: db.prepare('UPDATE device_tokens SET expires_at = ? WHERE token_hash = ? AND revoked_at IS NULL AND expires_at < ?'),
       revoke: db.prepare('UPDATE device_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL'),
+      revokeUser: db.prepare('UPDATE device_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND device_id IN (SELECT id FROM devices WHERE user_id = ?)'),
       revokeAll: db.prepare('UPDATE device_tokens SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL'),
       addCmd: db.prepare('INSERT INTO device_commands (device_id, kind, issued_by, issued_at) VALUES (?, ?, ?, ?) RETURNING *'),
       pending: db.prepare('SELECT * FROM device_commands WHERE device_id = ? AND acked_at IS NULL ORDER BY id'),
@@ -149,6 +152,10 @@ export class SqliteDeviceRepo implements DeviceRepo {
 
   async extendToken(tokenHash: string, expiresAt: number): Promise<void> {
     this.s.extend.run(expiresAt, tokenHash, expiresAt);
+  }
+
+  async revokeUserTokens(userId: UserId): Promise<void> {
+    this.s.revokeUser.run(Date.now(), userId);
   }
 
   async revokeDeviceTokens(deviceId: number): Promise<void> {
