@@ -25,8 +25,6 @@ export const MAX_MEMBER_PAGE = 200;
 export const DEFAULT_MEMBER_PAGE = 50;
 export const MAX_MEMBER_DEPTS = 50;
 const MAX_QUERY_CHARS = 64;
-/** Rows read per step when a scoped administrator's list is filtered in memory. */
-const SCAN_BATCH = 500;
 /** Only whole-organisation roles reach the organisation root: for switches that apply to everyone. */
 const WHOLE_ORG: ScopeTarget = { deptIds: [null] };
 /** Rights that let an administrator look members up (their pages all start from the member list). */
@@ -149,19 +147,9 @@ export function registerMemberRoutes(app: FastifyInstance, deps: OrgRouteDeps): 
       const r = await directory.searchUsers({ ...search, offset, limit });
       return { total: r.total, offset, limit, members: r.users.map((u) => memberView(u, byId)) };
     }
-    // a scoped administrator without a department: everyone with a department in view, filtered while reading in pages
-    const members: MemberView[] = [];
-    let total = 0;
-    for (let at = 0; ; at += SCAN_BATCH) {
-      const r = await directory.searchUsers({ ...search, offset: at, limit: SCAN_BATCH });
-      for (const u of r.users) {
-        if (!u.depts.some((d) => scope.has(d.deptId))) continue;
-        if (total >= offset && members.length < limit) members.push(memberView(u, byId));
-        total++;
-      }
-      if (r.users.length < SCAN_BATCH) break;
-    }
-    return { total, offset, limit, members };
+    // a scoped administrator without a department: everyone with a department in view, filtered by the database
+    const r = await directory.searchUsers({ ...search, deptIds: [...scope], offset, limit });
+    return { total: r.total, offset, limit, members: r.users.map((u) => memberView(u, byId)) };
   });
 
   app.get(`${ADMIN_PREFIX}/members/:id`, { preHandler: requireAdmin() }, async (req): Promise<MemberView> => {

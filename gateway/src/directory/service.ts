@@ -286,7 +286,7 @@ export class DirectoryService {
     this.changed(await this.repo.currentVersion());
   }
 
-  searchUsers(q: { query?: string; deptId?: DeptId; offset?: number; limit?: number }) {
+  searchUsers(q: { query?: string; deptId?: DeptId; deptIds?: DeptId[]; offset?: number; limit?: number }) {
     return this.repo.searchUsers(q);
   }
 

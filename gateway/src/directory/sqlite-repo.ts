@@ -205,6 +205,11 @@ export class SqliteDirectoryRepo implements DirectoryRepo {
       where.push('id IN (SELECT user_id FROM user_departments WHERE dept_id = ?)');
       args.push(q.deptId);
     }
+    if (q.deptIds !== undefined) {
+      // a JSON array keeps this one bound parameter however large the scope is
+      where.push('id IN (SELECT user_id FROM user_departments WHERE dept_id IN (SELECT value FROM json_each(?)))');
+      args.push(JSON.stringify(q.deptIds));
+    }
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM users ${w}`).get(...args) as { n: number }).n;
     const rows = this.db.prepare(`SELECT * FROM users ${w} ORDER BY sort_order, pinyin, id LIMIT ? OFFSET ?`).all(...args, q.limit ?? 50, q.offset ?? 0) as UserRow[];

@@ -81,6 +81,8 @@ export interface UserSearch {
   /** Matches name, pinyin, initials, account, mobile (substring, case-insensitive). */
   query?: string;
   deptId?: DeptId;
+  /** Only members of at least one of these departments (a scoped administrator's view). */
+  deptIds?: DeptId[];
   offset?: number;
   limit?: number;
 }
