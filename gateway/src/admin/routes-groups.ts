@@ -80,7 +80,7 @@ const userTarget = (u: UserRecord): LogTarget => ({ kind: 'user', id: u.id, labe
  * the whole organisation. Each change writes the action log with before/after.
  */
 export function registerGroupRoutes(app: FastifyInstance, deps: AdminRouteDeps): void {
-  const { directory, admin, settings, db } = deps.services;
+  const { directory, admin, settings } = deps.services;
   const P = `${ADMIN_PREFIX}/groups`;
 
   /** The departments of these people as one scope target; someone in no department adds the root. */
@@ -132,9 +132,7 @@ export function registerGroupRoutes(app: FastifyInstance, deps: AdminRouteDeps):
   const mustGroup = (raw: unknown) => directory.mustGroup(checkId('group id', raw) as GroupId);
   const params = (req: FastifyRequest) => req.params as Record<string, string>;
 
-  // the whole-organisation search is paged in SQL; a scoped administrator's list is filtered first
-  const matchingIds = db.prepare("SELECT id FROM groups WHERE ? = '' OR instr(lower(name), lower(?)) > 0 ORDER BY id");
-  const exemptIds = db.prepare('SELECT user_id AS id FROM group_limit_exempt ORDER BY user_id');
+  // a scoped administrator's list is filtered to the groups whose members are all in scope
 
   app.get(P, { preHandler: requireAdmin(Right.Groups) }, async (req): Promise<GroupListView> => {
     const q = checkQuery(req.query, ['q', 'offset', 'limit']);
@@ -142,7 +140,7 @@ export function registerGroupRoutes(app: FastifyInstance, deps: AdminRouteDeps):
     if ([...text].length > 64) throw bad('q is longer than 64 characters');
     const offset = queryInt(q, 'offset', 0, 1_000_000) ?? 0;
     const limit = queryInt(q, 'limit', 1, MAX_GROUP_PAGE) ?? 50;
-    const ids = (matchingIds.all(text, text) as { id: GroupId }[]).map((r) => r.id);
+    const ids = await directory.groupIdsMatching(text);
     const scope = await admin.scopeFilter(actionContext(req).admin, Right.Groups);
     if (scope === null) {
       const page = (await Promise.all(ids.slice(offset, offset + limit).map((id) => directory.getGroup(id)))).filter((g): g is GroupRecord => !!g);
@@ -174,7 +172,7 @@ export function registerGroupRoutes(app: FastifyInstance, deps: AdminRouteDeps):
   });
 
   app.get(`${P}/exempt`, { preHandler: requireAdmin(Right.Groups) }, async (req): Promise<{ users: ExemptUserView[] }> => {
-    const ids = (exemptIds.all() as { id: UserId }[]).map((r) => r.id);
+    const ids = await directory.limitExemptIds();
     const scope = await admin.scopeFilter(actionContext(req).admin, Right.Groups);
     const users = (await directory.getUsers(ids)).filter((u) => inScope(u, scope)).sort((a, b) => a.id - b.id);
     return { users: users.map((u) => ({ id: u.id, account: u.account, name: u.name })) };

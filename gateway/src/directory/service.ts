@@ -385,6 +385,14 @@ export class DirectoryService {
     return this.repo.setLimitExempt(userId, exempt);
   }
 
+  limitExemptIds() {
+    return this.repo.limitExemptIds();
+  }
+
+  groupIdsMatching(text: string) {
+    return this.repo.groupIdsMatching(text);
+  }
+
   listDepts() {
     return this.repo.listDepts();
   }

@@ -338,6 +338,14 @@ export class SqliteDirectoryRepo implements DirectoryRepo {
     })();
   }
 
+  async groupIdsMatching(text: string): Promise<GroupId[]> {
+    return (this.db.prepare("SELECT id FROM groups WHERE ? = '' OR instr(lower(name), lower(?)) > 0 ORDER BY id").all(text, text) as { id: number }[]).map((r) => r.id as GroupId);
+  }
+
+  async limitExemptIds(): Promise<UserId[]> {
+    return (this.db.prepare('SELECT user_id FROM group_limit_exempt ORDER BY user_id').all() as { user_id: number }[]).map((r) => r.user_id as UserId);
+  }
+
   async isLimitExempt(userId: UserId): Promise<boolean> {
     return this.s.exempt.get(userId) !== undefined;
   }

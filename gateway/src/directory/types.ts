@@ -127,7 +127,11 @@ export interface DirectoryRepo {
   updateGroup(id: GroupId, patch: { name?: string; ownerId?: UserId | null }): Promise<GroupRecord>;
   changeGroupMembers(id: GroupId, add: UserId[], remove: UserId[]): Promise<GroupRecord>;
   deleteGroup(id: GroupId): Promise<void>;
+  /** Ids of groups whose name contains `text` (case-insensitive; all groups for ''), in id order. */
+  groupIdsMatching(text: string): Promise<GroupId[]>;
   isLimitExempt(userId: UserId): Promise<boolean>;
+  /** Everyone on the group-limit whitelist, in id order. */
+  limitExemptIds(): Promise<UserId[]>;
   setLimitExempt(userId: UserId, exempt: boolean): Promise<void>;
 
   changesSince(version: number): Promise<DirectoryChanges & { version: number; resetRequired: boolean }>;
