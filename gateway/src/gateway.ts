@@ -9,6 +9,7 @@ import { createTcpServer } from './edges/client/tcp.js';
 import { installErrorHandler } from './edges/http/errors.js';
 import { registerFileRoutes } from './edges/http/files.js';
 import { registerAdminAuthRoutes } from './admin/http.js';
+import { registerExcelRoutes } from './excel/routes.js';
 import { registerGroupRoutes } from './admin/routes-groups.js';
 import { registerMemberRoutes } from './admin/routes-members.js';
 import { registerOrgRoutes } from './admin/routes-org.js';
@@ -86,6 +87,7 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
   registerAdminAuthRoutes(http, { admin: services.admin });
   registerOrgRoutes(http, { services });
   registerMemberRoutes(http, { services });
+  registerExcelRoutes(http, { services });
   const tcp = createTcpServer(tlsMaterial, clientEdge.acceptTcp);
   let adminApp: FastifyInstance | null = null;
   let stopped = false;

@@ -6,10 +6,10 @@ import { nameToPinyin } from './pinyin.js';
 import { UniqueViolation, type DeptRecord, type DirectoryRepo, type Gender, type GroupRecord, type UserPatch, type UserRecord } from './types.js';
 
 export const ACCOUNT_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
-const MOBILE_RE = /^\+?[0-9][0-9 -]{4,19}$/;
-const EMAIL_RE = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+export const MOBILE_RE = /^\+?[0-9][0-9 -]{4,19}$/;
+export const EMAIL_RE = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 // eslint-disable-next-line no-control-regex
-const CONTROL_RE = /[\u0000-\u001f\u007f]/;
+export const CONTROL_RE = /[\u0000-\u001f\u007f]/;
 export const MAX_NAME_CHARS = 64;
 /** Result pages stay under this many bytes of JSON, well inside MAX_FRAME_BYTES. */
 export const PAGE_BUDGET_BYTES = 192 * 1024;

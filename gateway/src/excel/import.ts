@@ -1,12 +1,12 @@
 import ExcelJS from 'exceljs';
 import { hashPassword, passwordProblem } from '../auth/password.js';
-import { ACCOUNT_RE, MAX_NAME_CHARS } from '../directory/service.js';
+import { ACCOUNT_RE, CONTROL_RE, EMAIL_RE, MAX_NAME_CHARS, MOBILE_RE } from '../directory/service.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { DeptId } from '../protocol/client-v1.js';
 import type { Services } from '../services.js';
 import { bulkContext, writeMembers, type BulkContext, type PreparedMember } from './bulk.js';
 import { columnLetter, MEMBER_COLUMNS, MEMBER_SHEET, type MemberField } from './columns.js';
-import { inspectZip, ZipRefused, type ZipLimits } from './zip-guard.js';
+import { inflateEntry, inspectZip, ZipRefused, type ZipLimits } from './zip-guard.js';
 
 export const MAX_IMPORT_BYTES = 20 * 1024 * 1024;
 export const MAX_IMPORT_ROWS = 100_000;
@@ -18,11 +18,6 @@ export const MAX_MEMBER_DEPTS = 50;
 /** Passwords hashed at once (scrypt runs on the libuv pool). */
 const HASH_CONCURRENCY = 4;
 
-// the directory's rules (gateway/src/directory/service.ts keeps its copies private)
-const MOBILE_RE = /^\+?[0-9][0-9 -]{4,19}$/;
-const EMAIL_RE = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
-// eslint-disable-next-line no-control-regex
-const CONTROL_RE = /[\u0000-\u001f\u007f]/;
 
 export interface ImportLimits extends ZipLimits {
   maxBytes: number;
@@ -45,6 +40,8 @@ export interface RowError {
 
 export type WorkbookProblem = 'too_large' | 'not_xlsx' | 'zip_bomb' | 'no_sheet' | 'bad_columns' | 'merged_cells' | 'formula' | 'too_many_rows' | 'empty';
 
+export { errorReport } from './export.js';
+
 export type ParseResult = { ok: true; rows: MemberRow[] } | { ok: false; problem: WorkbookProblem; message: string };
 
 const fail = (problem: WorkbookProblem, message: string): ParseResult => ({ ok: false, problem, message });
@@ -65,16 +62,36 @@ function cellText(v: ExcelJS.CellValue): string | { formula: true } {
   return String(v);
 }
 
+const ROW_TAG_RE = /<(?:[A-Za-z_][\w.-]*:)?row[\s>/]/g;
+
+/** Row elements in a sheet's XML (an upper bound on its rows). */
+function countRowTags(xml: Buffer): number {
+  const text = xml.toString('latin1');
+  ROW_TAG_RE.lastIndex = 0;
+  let n = 0;
+  while (ROW_TAG_RE.exec(text) !== null) n++;
+  return n;
+}
+
 /**
  * Reads the member sheet. Checks, in order: size, zip signature and central
- * directory (before anything inflates), that exceljs can read it, the header
+ * directory (before anything inflates), each part unpacking within its
+ * declared size, the sheets' row counts, that exceljs can read it, the header
  * row, merged cells, the row count, formulas. Never throws: every problem is
  * a result naming what is wrong and where.
  */
 export async function parseMemberWorkbook(buffer: Buffer, limits: ImportLimits = DEFAULT_LIMITS): Promise<ParseResult> {
   if (buffer.length > limits.maxBytes) return fail('too_large', `the file is ${(buffer.length / 1048576).toFixed(1)} MB; at most ${Math.round(limits.maxBytes / 1048576)} MB is accepted`);
   try {
-    inspectZip(buffer, limits);
+    const zip = inspectZip(buffer, limits);
+    // every part, unpacked within its declared size; the sheets' rows counted before exceljs builds them in memory
+    for (const e of zip.entries) {
+      const data = inflateEntry(buffer, e);
+      if (/^xl\/worksheets\/[^/]+\.xml$/.test(e.name)) {
+        const rows = countRowTags(data);
+        if (rows - 1 > limits.maxRows) return fail('too_many_rows', `a sheet of the workbook has ${rows - 1} data rows; at most ${limits.maxRows} are accepted per file`);
+      }
+    }
   } catch (e) {
     if (e instanceof ZipRefused) return fail(e.reason === 'zip_bomb' ? 'zip_bomb' : 'not_xlsx', e.message);
     throw e;
@@ -142,6 +159,8 @@ export interface ValidationContext {
   hasAccount(account: string): boolean;
   /** Null when the administrator may place members under this path (it may not exist yet), else why not. */
   deptProblem?(path: string[]): string | null;
+  /** False when the administrator lacks the authorisation right: every row must then say 授权 否. */
+  canAuthorise?: boolean;
 }
 
 function nameProblem(what: string, v: string): string | null {
@@ -207,6 +226,7 @@ export function validateRows(rows: readonly MemberRow[], ctx: ValidationContext)
       if (p) err('password', p);
     }
     if (r.authorised !== '' && r.authorised !== '是' && r.authorised !== '否') err('authorised', `授权 must be 是 or 否 (or empty for 是), not ${r.authorised.slice(0, 10)}`);
+    else if (ctx.canAuthorise === false && r.authorised !== '否') err('authorised', 'you do not have the right 授权管理 (authorisation): set 授权 to 否, or ask an administrator who has it');
   }
   return errors;
 }
@@ -224,6 +244,8 @@ export interface ImportOptions {
   limits?: ImportLimits;
   /** Departments the administrator may manage (null or absent: all); new departments must lie under one of them. */
   scopeDeptIds?: ReadonlySet<DeptId> | null;
+  /** False when the administrator may not authorise members (default true). */
+  canAuthorise?: boolean;
 }
 
 export type ImportResult =
@@ -260,7 +282,7 @@ export async function importMembers(services: Pick<Services, 'db' | 'bus' | 'lic
   const rows = parsed.rows;
   opts.onProgress?.({ phase: 'parsed', done: rows.length, total: rows.length });
   const ctx: BulkContext = bulkContext(services.db, opts.scopeDeptIds ?? null);
-  const errors = validateRows(rows, ctx);
+  const errors = validateRows(rows, { ...ctx, canAuthorise: opts.canAuthorise !== false });
   opts.onProgress?.({ phase: 'validated', done: rows.length, total: rows.length });
   if (errors.length > 0) return { ok: false, errors };
 

@@ -1,8 +1,10 @@
+import { inflateRawSync } from 'node:zlib';
+
 /**
- * A look at a zip file's central directory before anything inflates it, so a
- * zip bomb is refused by its own declarations. Reads only headers; never
- * decompresses. A zip whose headers understate the real sizes is not caught
- * here: that needs a bounded inflate (see docs/excel.md, "Limits").
+ * Zip bomb guards for uploaded workbooks. inspectZip reads only the central
+ * directory, never decompressing, so a zip bomb is refused by its own
+ * declarations; inflateEntry then unpacks one entry bounded by its declared
+ * size, so a zip whose headers understate the real sizes is refused too.
  */
 
 const EOCD_SIG = 0x06054b50;
@@ -20,10 +22,18 @@ export interface ZipLimits {
   maxEntries: number;
 }
 
-export interface ZipSummary {
-  entries: number;
+export interface ZipEntry {
+  name: string;
+  /** 0 stored, 8 deflate. */
+  method: number;
+  compressedBytes: number;
   uncompressedBytes: number;
-  names: string[];
+  localHeaderOffset: number;
+}
+
+export interface ZipSummary {
+  entries: ZipEntry[];
+  uncompressedBytes: number;
 }
 
 export class ZipRefused extends Error {
@@ -63,7 +73,7 @@ export function inspectZip(buf: Buffer, limits: ZipLimits): ZipSummary {
   if (count > limits.maxEntries) throw new ZipRefused('zip_bomb', `the workbook holds ${count} parts; at most ${limits.maxEntries} are accepted`);
   if (cdOffset + cdSize > eocd) throw new ZipRefused('not_zip', 'the workbook is damaged (its zip directory points outside the file)');
   let total = 0;
-  const names: string[] = [];
+  const entries: ZipEntry[] = [];
   let p = cdOffset;
   for (let i = 0; i < count; i++) {
     if (p + CDH_FIXED_BYTES > eocd || buf.readUInt32LE(p) !== CDH_SIG) throw new ZipRefused('not_zip', 'the workbook is damaged (bad zip directory entry)');
@@ -72,8 +82,12 @@ export function inspectZip(buf: Buffer, limits: ZipLimits): ZipSummary {
     const nameLen = buf.readUInt16LE(p + 28);
     const extraLen = buf.readUInt16LE(p + 30);
     const commentLen = buf.readUInt16LE(p + 32);
-    if (compressed === 0xffffffff || uncompressed === 0xffffffff) throw new ZipRefused('zip_unsupported', 'the workbook uses ZIP64, which is not accepted; save it again from Excel or WPS');
-    names.push(buf.toString('utf8', p + CDH_FIXED_BYTES, Math.min(eocd, p + CDH_FIXED_BYTES + nameLen)));
+    const localHeaderOffset = buf.readUInt32LE(p + 42);
+    if (compressed === 0xffffffff || uncompressed === 0xffffffff || localHeaderOffset === 0xffffffff) throw new ZipRefused('zip_unsupported', 'the workbook uses ZIP64, which is not accepted; save it again from Excel or WPS');
+    entries.push({
+      name: buf.toString('utf8', p + CDH_FIXED_BYTES, Math.min(eocd, p + CDH_FIXED_BYTES + nameLen)),
+      method: buf.readUInt16LE(p + 10), compressedBytes: compressed, uncompressedBytes: uncompressed, localHeaderOffset,
+    });
     total += uncompressed;
     if (total > limits.maxUncompressedBytes) {
       throw new ZipRefused('zip_bomb', `the workbook would unpack to more than ${Math.round(limits.maxUncompressedBytes / 1048576)} MB; it is refused as a possible zip bomb`);
@@ -83,5 +97,33 @@ export function inspectZip(buf: Buffer, limits: ZipLimits): ZipSummary {
   if (total / buf.length > limits.maxRatio) {
     throw new ZipRefused('zip_bomb', `the workbook unpacks to ${Math.round(total / buf.length)} times its size (at most ${limits.maxRatio} is accepted); it is refused as a possible zip bomb`);
   }
-  return { entries: count, uncompressedBytes: total, names };
+  return { entries, uncompressedBytes: total };
+}
+
+const LOCAL_SIG = 0x04034b50;
+const LOCAL_FIXED_BYTES = 30;
+
+/**
+ * Unpacks one entry, never producing more than its declared size: an entry
+ * that inflates to more is refused as a zip bomb. Throws ZipRefused only.
+ */
+export function inflateEntry(buf: Buffer, e: ZipEntry): Buffer {
+  const at = e.localHeaderOffset;
+  if (at + LOCAL_FIXED_BYTES > buf.length || buf.readUInt32LE(at) !== LOCAL_SIG) throw new ZipRefused('not_zip', `the workbook is damaged (part ${e.name.slice(0, 60)} is missing)`);
+  const start = at + LOCAL_FIXED_BYTES + buf.readUInt16LE(at + 26) + buf.readUInt16LE(at + 28);
+  if (start + e.compressedBytes > buf.length) throw new ZipRefused('not_zip', `the workbook is damaged (part ${e.name.slice(0, 60)} is cut short)`);
+  const data = buf.subarray(start, start + e.compressedBytes);
+  if (e.method === 0) {
+    if (e.compressedBytes !== e.uncompressedBytes) throw new ZipRefused('not_zip', `the workbook is damaged (part ${e.name.slice(0, 60)} has inconsistent sizes)`);
+    return data;
+  }
+  if (e.method !== 8) throw new ZipRefused('zip_unsupported', `the workbook uses a compression method (${e.method}) that is not accepted; save it again from Excel or WPS`);
+  try {
+    return inflateRawSync(data, { maxOutputLength: Math.max(1, e.uncompressedBytes) });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new ZipRefused('zip_bomb', `part ${e.name.slice(0, 60)} of the workbook unpacks to more than it declares (${e.uncompressedBytes} bytes); it is refused as a possible zip bomb`);
+    }
+    throw new ZipRefused('not_zip', `the workbook is damaged (part ${e.name.slice(0, 60)} cannot be unpacked)`);
+  }
 }
