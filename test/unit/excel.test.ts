@@ -257,21 +257,6 @@ t.test('scoped import: new departments must lie inside the scope', async (t) => 
   t.equal(countUsers(s), 0);
 });
 
-t.test('timing: 50k members import and export (not asserted)', async (t) => {
-  const s = makeServices(t);
-  let start = Date.now();
-  const buf = await workbook(goodRows(50_000, 0));
-  t.comment(`build 50k workbook: ${Date.now() - start} ms, ${(buf.length / 1048576).toFixed(1)} MB`);
-  start = Date.now();
-  const r = await importMembers(s, buf);
-  t.comment(`import 50k: ${Date.now() - start} ms`);
-  t.ok(r.ok);
-  start = Date.now();
-  const out = await exportOrg(s);
-  t.comment(`export 50k: ${Date.now() - start} ms, ${(out.length / 1048576).toFixed(1)} MB`);
-  t.equal(countUsers(s), 50_000);
-});
-
 t.test('HTTP routes: template, import with report, export, action log', async (t) => {
   const s = makeServices(t);
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
