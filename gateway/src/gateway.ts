@@ -1,5 +1,6 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import type net from 'node:net';
+import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { Config } from './config/schema.js';
@@ -8,6 +9,7 @@ import { ClientEdge } from './edges/client/edge.js';
 import { createTcpServer } from './edges/client/tcp.js';
 import { installErrorHandler } from './edges/http/errors.js';
 import { registerFileRoutes } from './edges/http/files.js';
+import { registerConsole } from './edges/http/console.js';
 import { registerAdminAuthRoutes } from './admin/http.js';
 import { registerExcelRoutes } from './excel/routes.js';
 import { registerGroupRoutes } from './admin/routes-groups.js';
@@ -18,6 +20,7 @@ import { promText, registerPublicRoutes, type ListenerStatus } from './edges/htt
 import type { Logger } from './log.js';
 import { MAX_FRAME_BYTES } from './protocol/client-v1.js';
 import { buildServices, VERSION, type Services } from './services.js';
+import { packageRoot } from './storage/sqlite.js';
 import { SessionRegistry } from './sessions/registry.js';
 import { ensureTls } from './tls.js';
 
@@ -145,6 +148,8 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
       ]);
     },
   });
+  // last: the console's pages answer any GET the API routes did not take
+  registerConsole(http, { distDir: path.join(packageRoot(), 'admin', 'dist') });
 
   const listenTcp = () =>
     new Promise<void>((resolve, reject) => {

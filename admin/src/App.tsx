@@ -1,0 +1,181 @@
+import { Alert, App as AntApp, Button, ConfigProvider, Layout, Menu, Space, Spin, Typography } from 'antd';
+import enUS from 'antd/locale/en_US';
+import zhCN from 'antd/locale/zh_CN';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
+import type { MeView } from '../../gateway/src/admin/api-types';
+import { api, ApiError, errorMessage, fetchMe, logout, setSessionEndedHandler } from './api';
+import { I18nContext, initialLang, makeT, saveLang, useI18n, type Lang, type MessageKey } from './i18n';
+import LicencePage from './pages/Licence';
+import { LoginPage } from './pages/Login';
+import { SetupWizard } from './pages/Setup';
+
+const OrgPage = lazy(() => import('./pages/Org'));
+const GroupsPage = lazy(() => import('./pages/Groups'));
+const LogsPage = lazy(() => import('./pages/Logs'));
+
+type Right = MeView['rights'][number];
+type PageKey = 'org' | 'groups' | 'licence' | 'logs';
+
+const PAGES: { key: PageKey; label: MessageKey; rights: string[] }[] = [
+  { key: 'org', label: 'menu.org', rights: [] },
+  { key: 'groups', label: 'menu.groups', rights: ['groups'] },
+  { key: 'licence', label: 'menu.licence', rights: ['licence'] },
+  { key: 'logs', label: 'menu.logs', rights: ['logs'] },
+];
+
+function pageFromPath(): PageKey {
+  const first = window.location.pathname.split('/')[1] ?? '';
+  return PAGES.some((p) => p.key === first) ? (first as PageKey) : 'org';
+}
+
+export function hasRight(me: MeView, right: string): boolean {
+  return me.superAdmin || me.rights.includes(right as Right);
+}
+
+type Phase = { kind: 'loading' } | { kind: 'error'; message: string } | { kind: 'setup' } | { kind: 'login' } | { kind: 'console'; me: MeView };
+
+function LanguageSwitch() {
+  const { lang, t, setLang } = useI18n();
+  return (
+    <Button size="small" onClick={() => setLang(lang === 'zh' ? 'en' : 'zh')}>
+      {t('language')}
+    </Button>
+  );
+}
+
+function Shell({ me, onLoggedOut }: { me: MeView; onLoggedOut(): void }) {
+  const { t } = useI18n();
+  const { message } = AntApp.useApp();
+  const [page, setPage] = useState<PageKey>(pageFromPath);
+
+  useEffect(() => {
+    const onPop = () => setPage(pageFromPath());
+    window.addEventListener('popstate', onPop);
+    return () => window.removeEventListener('popstate', onPop);
+  }, []);
+
+  const go = (key: PageKey) => {
+    if (key !== page) window.history.pushState(null, '', `/${key}`);
+    setPage(key);
+  };
+  const doLogout = async () => {
+    try {
+      await logout();
+    } catch (err) {
+      void message.error(errorMessage(err));
+    }
+    onLoggedOut();
+  };
+  const current = PAGES.find((p) => p.key === page)!;
+  const allowed = current.rights.every((r) => hasRight(me, r));
+
+  return (
+    <Layout style={{ minHeight: '100vh' }}>
+      <Layout.Sider theme="light" width={200} style={{ borderRight: '1px solid #f0f0f0' }}>
+        <div style={{ padding: 16, fontWeight: 600 }}>{t('appName')}</div>
+        <Menu
+          mode="inline"
+          selectedKeys={[page]}
+          items={PAGES.map((p) => ({ key: p.key, label: t(p.label) }))}
+          onClick={({ key }) => go(key as PageKey)}
+        />
+      </Layout.Sider>
+      <Layout>
+        <Layout.Header style={{ background: '#fff', display: 'flex', justifyContent: 'flex-end', alignItems: 'center', borderBottom: '1px solid #f0f0f0' }}>
+          <Space>
+            <Typography.Text>{me.displayName || me.username}</Typography.Text>
+            <LanguageSwitch />
+            <Button size="small" onClick={() => void doLogout()}>
+              {t('logout')}
+            </Button>
+          </Space>
+        </Layout.Header>
+        <Layout.Content style={{ padding: 16 }}>
+          {!allowed ? (
+            <Alert type="warning" showIcon message={t('noRight')} />
+          ) : (
+            <Suspense fallback={<Spin />}>
+              {page === 'org' && <OrgPage />}
+              {page === 'groups' && <GroupsPage />}
+              {page === 'licence' && <LicencePage />}
+              {page === 'logs' && <LogsPage />}
+            </Suspense>
+          )}
+        </Layout.Content>
+      </Layout>
+    </Layout>
+  );
+}
+
+function Main() {
+  const { t } = useI18n();
+  const [phase, setPhase] = useState<Phase>({ kind: 'loading' });
+
+  const boot = useCallback(async () => {
+    setPhase({ kind: 'loading' });
+    try {
+      const setup = await api<{ needsSetup: boolean }>('GET', '/setup');
+      if (setup.needsSetup) return setPhase({ kind: 'setup' });
+      try {
+        setPhase({ kind: 'console', me: await fetchMe() });
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) return setPhase({ kind: 'login' });
+        throw err;
+      }
+    } catch (err) {
+      setPhase({ kind: 'error', message: errorMessage(err) });
+    }
+  }, []);
+
+  useEffect(() => {
+    void boot();
+    setSessionEndedHandler(() => setPhase({ kind: 'login' }));
+    return () => setSessionEndedHandler(null);
+  }, [boot]);
+
+  switch (phase.kind) {
+    case 'loading':
+      return <Spin style={{ display: 'block', marginTop: 120 }} />;
+    case 'error':
+      return (
+        <div style={{ maxWidth: 480, margin: '120px auto' }}>
+          <Alert type="error" showIcon message={phase.message} action={<Button onClick={() => void boot()}>{t('retry')}</Button>} />
+        </div>
+      );
+    case 'setup':
+      return <SetupWizard extra={<LanguageSwitch />} onDone={(me) => setPhase({ kind: 'console', me })} />;
+    case 'login':
+      return <LoginPage extra={<LanguageSwitch />} onLoggedIn={(me) => setPhase({ kind: 'console', me })} />;
+    case 'console':
+      return <Shell me={phase.me} onLoggedOut={() => setPhase({ kind: 'login' })} />;
+  }
+}
+
+export function Root() {
+  const [lang, setLangState] = useState<Lang>(initialLang);
+  const i18n = useMemo(
+    () => ({
+      lang,
+      t: makeT(lang),
+      setLang(next: Lang) {
+        saveLang(next);
+        setLangState(next);
+      },
+    }),
+    [lang],
+  );
+  useEffect(() => {
+    document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+    document.title = i18n.t('appName');
+  }, [lang, i18n]);
+
+  return (
+    <I18nContext.Provider value={i18n}>
+      <ConfigProvider locale={lang === 'zh' ? zhCN : enUS}>
+        <AntApp>
+          <Main />
+        </AntApp>
+      </ConfigProvider>
+    </I18nContext.Provider>
+  );
+}
