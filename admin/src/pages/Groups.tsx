@@ -1,7 +1,7 @@
 import { Alert, Input, Space, Table, Tag } from 'antd';
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import type { GroupListView, GroupSummaryView } from '../../../gateway/src/admin/api-types-system';
-import { api, errorMessage } from '../api';
+import { useApiGet } from '../use-api';
 import { useI18n } from '../i18n';
 
 const PAGE_SIZE = 20;
@@ -10,27 +10,7 @@ export default function GroupsPage() {
   const { t } = useI18n();
   const [q, setQ] = useState('');
   const [page, setPage] = useState(1);
-  const [data, setData] = useState<GroupListView | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
-
-  useEffect(() => {
-    let live = true;
-    setLoading(true);
-    api<GroupListView>('GET', '/groups', { query: { q: q.trim(), offset: (page - 1) * PAGE_SIZE, limit: PAGE_SIZE } })
-      .then(
-        (v) => {
-          if (!live) return;
-          setData(v);
-          setError(null);
-        },
-        (err: unknown) => live && setError(errorMessage(err)),
-      )
-      .finally(() => live && setLoading(false));
-    return () => {
-      live = false;
-    };
-  }, [q, page]);
+  const { data, error, loading } = useApiGet<GroupListView>('/groups', { q: q.trim(), offset: (page - 1) * PAGE_SIZE, limit: PAGE_SIZE });
 
   return (
     <Space direction="vertical" style={{ width: '100%' }}>

@@ -1,7 +1,7 @@
 import { Alert, Input, Space, Table, Typography } from 'antd';
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import type { ActionLogEntryView, ActionLogPageView } from '../../../gateway/src/admin/api-types-system';
-import { api, errorMessage } from '../api';
+import { useApiGet } from '../use-api';
 import { useI18n } from '../i18n';
 
 const PAGE_SIZE = 50;
@@ -14,27 +14,7 @@ export default function LogsPage() {
   const { t, lang } = useI18n();
   const [action, setAction] = useState('');
   const [page, setPage] = useState(1);
-  const [data, setData] = useState<ActionLogPageView | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
-
-  useEffect(() => {
-    let live = true;
-    setLoading(true);
-    api<ActionLogPageView>('GET', '/log', { query: { action: action.trim(), offset: (page - 1) * PAGE_SIZE, limit: PAGE_SIZE } })
-      .then(
-        (v) => {
-          if (!live) return;
-          setData(v);
-          setError(null);
-        },
-        (err: unknown) => live && setError(errorMessage(err)),
-      )
-      .finally(() => live && setLoading(false));
-    return () => {
-      live = false;
-    };
-  }, [action, page]);
+  const { data, error, loading } = useApiGet<ActionLogPageView>('/log', { action: action.trim(), offset: (page - 1) * PAGE_SIZE, limit: PAGE_SIZE });
 
   const fmt = new Intl.DateTimeFormat(lang === 'zh' ? 'zh-CN' : 'en-GB', { dateStyle: 'short', timeStyle: 'medium' });
 
