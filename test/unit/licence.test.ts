@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { hashPassword } from '../../gateway/src/auth/password.js';
@@ -209,15 +209,20 @@ t.test('two administrators cannot both take the last seat', async (t) => {
   t.equal(await f.services.directory.countUsers({ authorised: true }), 3);
 });
 
-t.test('auto-authorise at first login stops at the seat limit; authorised users keep working', async (t) => {
+/** Services whose logins take seats from a licence of `seats` seats, as the appliance wires them. */
+async function gatedServices(t: Test, seats: number) {
   const dataDir = tempDir(t);
   let licence: LicenceService | null = null;
   const s = buildServices(testConfig(dataDir), createLogger('silent'), { seats: { seatAvailable: async () => licence!.seatAvailable(), withSeats: (n, fn) => licence!.withSeats(n, fn) } });
   t.teardown(() => s.close());
   const f = fixture(t, s);
   licence = f.licence;
-  await f.licence.importLicence(issue({ seats: 2 }));
-  const passwordHash = await hashPassword('correct-horse-9');
+  await f.licence.importLicence(issue({ seats }));
+  return { s, f, passwordHash: await hashPassword('correct-horse-9') };
+}
+
+t.test('auto-authorise at first login stops at the seat limit; authorised users keep working', async (t) => {
+  const { s, f, passwordHash } = await gatedServices(t, 2);
   for (const account of ['alice', 'bob', 'carol']) await s.directory.createUser({ account, name: account, passwordHash });
   const login = (account: string) => s.auth.login(account, 'correct-horse-9', { id: `dev-${account}`, type: 'cli' }, '127.0.0.1');
   await login('alice');
@@ -230,14 +235,7 @@ t.test('auto-authorise at first login stops at the seat limit; authorised users 
 });
 
 t.test('simultaneous first logins cannot both take the last seat', async (t) => {
-  const dataDir = tempDir(t);
-  let licence: LicenceService | null = null;
-  const s = buildServices(testConfig(dataDir), createLogger('silent'), { seats: { seatAvailable: async () => licence!.seatAvailable(), withSeats: (n, fn) => licence!.withSeats(n, fn) } });
-  t.teardown(() => s.close());
-  const f = fixture(t, s);
-  licence = f.licence;
-  await f.licence.importLicence(issue({ seats: 1 }));
-  const passwordHash = await hashPassword('correct-horse-9');
+  const { s, passwordHash } = await gatedServices(t, 1);
   const accounts = ['p1', 'p2', 'p3', 'p4'];
   for (const account of accounts) await s.directory.createUser({ account, name: account, passwordHash });
   const results = await Promise.allSettled(accounts.map((a) => s.auth.login(a, 'correct-horse-9', { id: `dev-${a}`, type: 'cli' }, null)));

@@ -94,19 +94,7 @@ export interface MemberCreateInput {
 }
 
 /** PATCH /api/admin/members/:id: any of the profile fields, and always the rowVersion read. */
-export interface MemberPatchInput {
-  rowVersion: number;
-  account?: string;
-  name?: string;
-  deptIds?: DeptId[];
-  mainDeptId?: DeptId;
-  mobile?: string;
-  email?: string;
-  phone?: string;
-  title?: string;
-  gender?: MemberGender;
-  order?: number;
-}
+export type MemberPatchInput = Partial<Omit<MemberCreateInput, 'password' | 'authorised'>> & { rowVersion: number };
 
 export interface MemberPasswordInput {
   password: string;

@@ -5,7 +5,7 @@
  */
 import type { DeptId, GroupId, UserId } from '../protocol/client-v1.js';
 import type { LicenceHistoryEntry, LicenceState, LicenceStatus } from '../licence/service.js';
-import type { AdminId } from './types.js';
+import type { ActionLogEntry } from './types.js';
 
 export type { LicenceHistoryEntry, LicenceStatus };
 export type { LicenceRequest, RenewalRequestInput } from '../licence/request.js';
@@ -84,20 +84,8 @@ export interface SystemStatusView {
   } | null;
 }
 
-/** One entry of GET /api/admin/log. */
-export interface ActionLogEntryView {
-  id: number;
-  at: number;
-  adminId: AdminId | null;
-  adminUsername: string;
-  action: string;
-  targetKind: string | null;
-  targetId: string | null;
-  targetLabel: string | null;
-  before: unknown;
-  after: unknown;
-  address: string | null;
-}
+/** One entry of GET /api/admin/log: the stored entry as it is. */
+export type ActionLogEntryView = ActionLogEntry;
 
 export interface ActionLogPageView {
   total: number;
