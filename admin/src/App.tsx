@@ -12,13 +12,19 @@ import { SetupWizard } from './pages/Setup';
 const OrgPage = lazy(() => import('./pages/Org'));
 const GroupsPage = lazy(() => import('./pages/Groups'));
 const LogsPage = lazy(() => import('./pages/Logs'));
+const AccessPage = lazy(() => import('./pages/Access'));
+const AdminsPage = lazy(() => import('./pages/Admins'));
+const ExcelPage = lazy(() => import('./pages/Excel'));
 
 type Right = MeView['rights'][number];
-type PageKey = 'org' | 'groups' | 'licence' | 'logs';
+type PageKey = 'org' | 'access' | 'groups' | 'excel' | 'admins' | 'licence' | 'logs';
 
 const PAGES: { key: PageKey; label: MessageKey; rights: string[] }[] = [
   { key: 'org', label: 'menu.org', rights: [] },
+  { key: 'access', label: 'menu.access', rights: ['authorisation'] },
   { key: 'groups', label: 'menu.groups', rights: ['groups'] },
+  { key: 'excel', label: 'menu.excel', rights: ['members'] },
+  { key: 'admins', label: 'menu.admins', rights: ['admins'] },
   { key: 'licence', label: 'menu.licence', rights: ['licence'] },
   { key: 'logs', label: 'menu.logs', rights: ['logs'] },
 ];
@@ -70,13 +76,13 @@ function Shell({ me, onLoggedOut }: { me: MeView; onLoggedOut(): void }) {
   const allowed = current.rights.every((r) => hasRight(me, r));
 
   return (
-    <Layout style={{ minHeight: '100vh' }}>
+    <Layout id="console-shell" style={{ minHeight: '100vh' }}>
       <Layout.Sider theme="light" width={200} style={{ borderRight: '1px solid #f0f0f0' }}>
         <div style={{ padding: 16, fontWeight: 600 }}>{t('appName')}</div>
         <Menu
           mode="inline"
           selectedKeys={[page]}
-          items={PAGES.map((p) => ({ key: p.key, label: t(p.label) }))}
+          items={PAGES.filter((p) => p.rights.every((r) => hasRight(me, r))).map((p) => ({ key: p.key, label: t(p.label) }))}
           onClick={({ key }) => go(key as PageKey)}
         />
       </Layout.Sider>
@@ -99,6 +105,9 @@ function Shell({ me, onLoggedOut }: { me: MeView; onLoggedOut(): void }) {
               {page === 'groups' && <GroupsPage />}
               {page === 'licence' && <LicencePage />}
               {page === 'logs' && <LogsPage />}
+              {page === 'access' && <AccessPage />}
+              {page === 'admins' && <AdminsPage me={me} />}
+              {page === 'excel' && <ExcelPage />}
             </Suspense>
           )}
         </Layout.Content>

@@ -149,7 +149,7 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
     },
   });
   // last: the console's pages answer any GET the API routes did not take
-  registerConsole(http, { distDir: path.join(packageRoot(), 'admin', 'dist') });
+  registerConsole(http, { distDir: config.http.consoleDir || path.join(packageRoot(), 'admin', 'dist') });
 
   const listenTcp = () =>
     new Promise<void>((resolve, reject) => {

@@ -26,14 +26,14 @@ export function LoginPage({ onLoggedIn, extra }: { onLoggedIn(me: MeView): void;
       <Card title={t('login.title')} extra={extra}>
         <Space direction="vertical" style={{ width: '100%' }}>
           {error && <Alert type="error" showIcon message={error} />}
-          <Form layout="vertical" onFinish={(v: { username: string; password: string }) => void submit(v)} requiredMark={false}>
+          <Form name="login" layout="vertical" onFinish={(v: { username: string; password: string }) => void submit(v)} requiredMark={false}>
             <Form.Item name="username" label={t('login.username')} rules={[{ required: true, message: t('login.required') }]}>
               <Input autoComplete="username" autoFocus />
             </Form.Item>
             <Form.Item name="password" label={t('login.password')} rules={[{ required: true, message: t('login.required') }]}>
               <Input.Password autoComplete="current-password" />
             </Form.Item>
-            <Button type="primary" htmlType="submit" block loading={busy}>
+            <Button id="login-submit" type="primary" htmlType="submit" block loading={busy}>
               {t('login.submit')}
             </Button>
           </Form>

@@ -24,6 +24,7 @@ export const ConfigSchema = Type.Object(
       {
         host: Host('Address the HTTP listener (console, open API, server-info) binds to'),
         port: Port(7080, 'HTTP port: admin console, /api, /cgi, /healthz, /metrics'),
+        consoleDir: Type.String({ default: '', description: 'Directory of the built admin console (index.html, assets/); empty = admin/dist in the installation' }),
       },
       { default: {}, additionalProperties: false },
     ),
