@@ -79,6 +79,9 @@ export const zh = {
   'logs.target': '对象',
   'logs.address': '来源地址',
   'logs.filter': '按操作筛选，如 group.*',
+  'picker.dept': '选择部门',
+  'picker.member': '输入姓名、拼音、账号或手机搜索',
+  'picker.noMatch': '没有匹配的成员',
   noRight: '您没有查看此页面的权限',
   total: '共 {n} 条',
 };
@@ -163,6 +166,9 @@ export const en: Record<keyof typeof zh, string> = {
   'logs.target': 'Target',
   'logs.address': 'Address',
   'logs.filter': 'Filter by action, e.g. group.*',
+  'picker.dept': 'Choose departments',
+  'picker.member': 'Type a name, pinyin, account or mobile',
+  'picker.noMatch': 'No matching member',
   noRight: 'You have no right to see this page',
   total: '{n} in all',
 };
