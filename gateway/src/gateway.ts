@@ -30,6 +30,8 @@ export interface GatewayOptions {
   plaintext?: boolean;
   /** Tests: skip the admin socket. */
   adminSocket?: boolean;
+  /** Tests: verify licences with this key instead of the shipped vendor key. */
+  vendorPublicKeyPem?: string;
 }
 
 export interface Gateway {
@@ -70,7 +72,7 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
   } catch {
     throw new StartupError('data_dir', `data directory ${config.dataDir} is not writable`);
   }
-  const services = buildServices(config, log);
+  const services = buildServices(config, log, opts.vendorPublicKeyPem ? { vendorPublicKeyPem: opts.vendorPublicKeyPem } : {});
   const tlsMaterial = opts.plaintext ? null : await ensureTls(config.dataDir, config.https.certFile, config.https.keyFile, config.publicHost);
   const sessions = new SessionRegistry(services.bus);
   const clientEdge = new ClientEdge({

@@ -55,10 +55,10 @@ let cachedHash: Promise<string> | null = null;
 export const TEST_PASSWORD = 'correct-horse-9';
 
 /** Starts a real gateway (TLS listeners on ephemeral loopback ports) and stops it at teardown. */
-export async function startGateway(t: Teardown, opts: { config?: Record<string, unknown>; settings?: Partial<Settings>; dataDir?: string } = {}): Promise<TestGateway> {
+export async function startGateway(t: Teardown, opts: { config?: Record<string, unknown>; settings?: Partial<Settings>; dataDir?: string; vendorPublicKeyPem?: string } = {}): Promise<TestGateway> {
   const dataDir = opts.dataDir ?? tempDir(t);
   const config = testConfig(dataDir, opts.config);
-  const gw = await buildGateway(config, { log: createLogger('silent'), adminSocket: false });
+  const gw = await buildGateway(config, { log: createLogger('silent'), adminSocket: false, ...(opts.vendorPublicKeyPem ? { vendorPublicKeyPem: opts.vendorPublicKeyPem } : {}) });
   if (opts.settings) await gw.services.settings.set(opts.settings);
   await gw.start();
   t.teardown(() => gw.stop());
