@@ -102,7 +102,7 @@ function Shell({ me, onLoggedOut }: { me: MeView; onLoggedOut(): void }) {
           ) : (
             <Suspense fallback={<Spin />}>
               {page === 'org' && <OrgPage />}
-              {page === 'groups' && <GroupsPage />}
+              {page === 'groups' && <GroupsPage me={me} />}
               {page === 'licence' && <LicencePage />}
               {page === 'logs' && <LogsPage />}
               {page === 'access' && <AccessPage />}

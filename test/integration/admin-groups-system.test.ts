@@ -192,6 +192,7 @@ t.test('member limit: configurable; a whitelisted owner may exceed it', async (t
   t.equal(r.statusCode, 409, 'four at creation');
   t.equal(body(r).error?.code, 'GW_GROUP_LIMIT');
   t.match(body(r).error?.message, /at most 3 members/);
+  t.same(body(r).error?.details, { limit: 3, memberCount: 0, wouldBe: 4, room: 3 });
 
   r = await call(app, root, 'POST', '/api/admin/groups', { name: '小组', ownerId: owner.id, memberIds: [a.id, b.id] });
   t.equal(r.statusCode, 201);
@@ -200,7 +201,9 @@ t.test('member limit: configurable; a whitelisted owner may exceed it', async (t
   r = await call(app, root, 'POST', `/api/admin/groups/${gid}/members`, { add: [c.id] });
   t.equal(r.statusCode, 409);
   t.equal(body(r).error?.code, 'GW_GROUP_LIMIT');
-  t.match(body(r).error?.message, /at most 3 members; this change would make 4/);
+  t.match(body(r).error?.message, /at most 3 members; this change would make 4 \(it has 3; 0 more fit\)/);
+  t.same(body(r).error?.details, { limit: 3, memberCount: 3, wouldBe: 4, room: 0 }, 'the figures for the console');
+  t.equal(body(await call(app, root, 'GET', `/api/admin/groups/${gid}`)).memberCount, 3, 'nothing was added');
 
   r = await call(app, root, 'PUT', `/api/admin/groups/exempt/${owner.id}`);
   t.equal(r.statusCode, 200);
@@ -235,7 +238,11 @@ t.test('RTX-origin groups have their own limit (80)', async (t) => {
   t.match(body(r), { origin: 'rtx', memberLimit: 80, memberCount: 79 });
   r = await call(app, root, 'POST', `/api/admin/groups/${g.id}/members`, { add: ids.slice(79, 81) });
   t.equal(r.statusCode, 409);
-  t.match(body(r).error?.message, /at most 80 members; this change would make 81/);
+  t.match(body(r).error?.message, /at most 80 members; this change would make 81 \(it has 79; 1 more fit\)/);
+  t.match(body(r).error?.details, { limit: 80, memberCount: 79, wouldBe: 81, room: 1 });
+  r = await call(app, root, 'POST', `/api/admin/groups/${g.id}/members`, { add: ids.slice(79, 82), remove: ids.slice(0, 1) });
+  t.same(body(r).error?.details, { limit: 80, memberCount: 79, wouldBe: 81, room: 2 }, 'people leaving in the same change make room');
+  t.equal(body(await call(app, root, 'GET', `/api/admin/groups/${g.id}`)).memberCount, 79, 'a refused change writes nothing');
   r = await call(app, root, 'POST', `/api/admin/groups/${g.id}/members`, { add: [ids[79]] });
   t.equal(r.statusCode, 200);
   t.equal(body(r).memberCount, 80);

@@ -1,43 +1,71 @@
-import { Alert, Input, Space, Table, Tag } from 'antd';
-import { useState } from 'react';
-import type { GroupListView, GroupSummaryView } from '../../../gateway/src/admin/api-types-system';
-import { useApiGet } from '../use-api';
+import { Col, Row, Tabs } from 'antd';
+import { useEffect, useState } from 'react';
+import type { MeView } from '../../../gateway/src/admin/api-types';
+import type { GroupSettingsView } from '../../../gateway/src/admin/api-types-system';
+import { api } from '../api';
 import { useI18n } from '../i18n';
+import { GroupList } from './groups/GroupList';
+import { LimitSettingsCard } from './groups/LimitSettingsCard';
+import { WhitelistCard } from './groups/WhitelistCard';
 
-const PAGE_SIZE = 20;
+const canSettings = (me: MeView) => me.superAdmin || me.rights.includes('settings' as MeView['rights'][number]);
 
-export default function GroupsPage() {
+/**
+ * Discussion groups (F-3.8, F-6.1): the list with its members drawer, and the
+ * member limits with the whitelist. Right `groups`; the limits need `settings`.
+ * `me` comes from the shell when it passes it; otherwise the page asks GET /me.
+ */
+export default function GroupsPage({ me: given }: { me?: MeView }) {
   const { t } = useI18n();
-  const [q, setQ] = useState('');
-  const [page, setPage] = useState(1);
-  const { data, error, loading } = useApiGet<GroupListView>('/groups', { q: q.trim(), offset: (page - 1) * PAGE_SIZE, limit: PAGE_SIZE });
+  const [me, setMe] = useState<MeView | null>(given ?? null);
+  const [reloadKey, setReloadKey] = useState(0);
+  const [defaultLimit, setDefaultLimit] = useState<number | null>(null);
+
+  useEffect(() => {
+    if (given) return setMe(given);
+    let live = true;
+    api<MeView>('GET', '/me').then(
+      (m) => live && setMe(m),
+      () => live && setMe(null),
+    );
+    return () => {
+      live = false;
+    };
+  }, [given]);
+
+  const settingsRight = me !== null && canSettings(me);
+
+  useEffect(() => {
+    if (!settingsRight) return;
+    api<GroupSettingsView>('GET', '/groups/settings').then(
+      (s) => setDefaultLimit(s.groupMemberLimit),
+      () => setDefaultLimit(null),
+    );
+  }, [settingsRight, reloadKey]);
+
+  const bump = () => setReloadKey((n) => n + 1);
 
   return (
-    <Space direction="vertical" style={{ width: '100%' }}>
-      <Input.Search
-        allowClear
-        placeholder={t('groups.search')}
-        style={{ maxWidth: 360 }}
-        onSearch={(v) => {
-          setQ(v);
-          setPage(1);
-        }}
-      />
-      {error && <Alert type="error" showIcon message={error} />}
-      <Table<GroupSummaryView>
-        rowKey="id"
-        size="small"
-        loading={loading}
-        dataSource={data?.groups ?? []}
-        pagination={{ current: page, pageSize: PAGE_SIZE, total: data?.total ?? 0, showSizeChanger: false, showTotal: (n) => t('total', { n }), onChange: setPage }}
-        columns={[
-          { title: t('groups.name'), dataIndex: 'name' },
-          { title: t('groups.owner'), dataIndex: 'ownerName', render: (v: string | null) => v ?? '—' },
-          { title: t('groups.origin'), dataIndex: 'origin', render: (v: string) => <Tag>{v}</Tag> },
-          { title: t('groups.members'), dataIndex: 'memberCount' },
-          { title: t('groups.limit'), dataIndex: 'memberLimit', render: (v: number | null) => v ?? t('groups.noLimit') },
-        ]}
-      />
-    </Space>
+    <Tabs
+      id="groups-tabs"
+      defaultActiveKey="list"
+      items={[
+        { key: 'list', label: t('groups.tab.list'), children: <GroupList reloadKey={reloadKey} defaultLimit={defaultLimit} /> },
+        {
+          key: 'limits',
+          label: t('groups.tab.limits'),
+          children: (
+            <Row gutter={[16, 16]}>
+              <Col xs={24} xl={10}>
+                <LimitSettingsCard canEdit={settingsRight} onSaved={bump} />
+              </Col>
+              <Col xs={24} xl={14}>
+                <WhitelistCard onChanged={bump} />
+              </Col>
+            </Row>
+          ),
+        },
+      ]}
+    />
   );
 }

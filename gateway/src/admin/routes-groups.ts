@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { GroupRecord, UserRecord } from '../directory/types.js';
-import { GatewayError } from '../errors/gateway-error.js';
+import { GatewayError, isGatewayError } from '../errors/gateway-error.js';
 import type { DeptId, GroupId, UserId } from '../protocol/client-v1.js';
 import type { Services } from '../services.js';
 import type { LogTarget } from './action-log.js';
@@ -129,6 +129,22 @@ export function registerGroupRoutes(app: FastifyInstance, deps: AdminRouteDeps):
     return { ...(await summary(g, byId)), members };
   };
 
+  /**
+   * The GW_GROUP_LIMIT of a refused change, saying how many more fit, with the
+   * figures in `details` so the console can phrase it in its own language.
+   * Nothing was written: the directory checks the limit before its transaction.
+   */
+  const limitRefusal = async (g: GroupRecord, add: UserId[], remove: UserId[]): Promise<GatewayError> => {
+    const limit = await directory.memberLimitFor(g.origin, g.ownerId);
+    const gone = new Set(remove);
+    const staying = g.memberIds.filter((m) => !gone.has(m));
+    const after = new Set([...staying, ...add.filter((a) => !gone.has(a))]);
+    const room = Math.max(0, limit - staying.length);
+    return new GatewayError('GW_GROUP_LIMIT',
+      `${g.name} may have at most ${limit} members; this change would make ${after.size} (it has ${g.memberIds.length}; ${room} more fit)`,
+      { details: { limit, memberCount: g.memberIds.length, wouldBe: after.size, room } });
+  };
+
   const mustGroup = (raw: unknown) => directory.mustGroup(checkId('group id', raw) as GroupId);
   const params = (req: FastifyRequest) => req.params as Record<string, string>;
 
@@ -211,7 +227,12 @@ export function registerGroupRoutes(app: FastifyInstance, deps: AdminRouteDeps):
     if (typeof b.name !== 'string') throw bad('name is required');
     const memberIds = userIds('memberIds', b.memberIds, false);
     await authorisePeople(req, [...new Set([...(ownerId !== null ? [ownerId] : []), ...memberIds])]);
-    const g = await directory.createGroup(b.name, ownerId, memberIds);
+    const g = await directory.createGroup(b.name, ownerId, memberIds).catch(async (err: unknown) => {
+      if (!isGatewayError(err) || err.code !== 'GW_GROUP_LIMIT') throw err;
+      const limit = await directory.memberLimitFor('local', ownerId);
+      const wouldBe = new Set([...(ownerId !== null ? [ownerId] : []), ...memberIds]).size;
+      throw new GatewayError('GW_GROUP_LIMIT', err.message, { details: { limit, memberCount: 0, wouldBe, room: limit } });
+    });
     const view = await detail(g);
     const ctx = actionContext(req);
     await admin.logAction(ctx.admin, 'group.create', groupTarget(g), null, view, ctx.address);
@@ -248,7 +269,9 @@ export function registerGroupRoutes(app: FastifyInstance, deps: AdminRouteDeps):
     const cur = await mustGroup(params(req).id);
     // the group as it is and everyone joining must lie in the scope
     await authorisePeople(req, [...new Set([...cur.memberIds, ...add])]);
-    const updated = await directory.changeGroupMembers(cur.id, add, remove);
+    const updated = await directory.changeGroupMembers(cur.id, add, remove).catch(async (err: unknown) => {
+      throw isGatewayError(err) && err.code === 'GW_GROUP_LIMIT' ? await limitRefusal(cur, add, remove) : err;
+    });
     const view = await detail(updated);
     const ctx = actionContext(req);
     const had = new Set(cur.memberIds);
