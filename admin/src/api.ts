@@ -24,6 +24,16 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
+/** The CSRF token of the current session, for requests made without api() (uploads, downloads). */
+export function getCsrfToken(): string | null {
+  return csrfToken;
+}
+
+/** Tells the console the session is gone (a 401 seen outside api()): it returns to the login page. */
+export function sessionEnded(): void {
+  onSessionEnded?.();
+}
+
 /** Called when the server says the session is gone (401 GW_TOKEN_INVALID). */
 export function setSessionEndedHandler(fn: (() => void) | null): void {
   onSessionEnded = fn;

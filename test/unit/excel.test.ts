@@ -85,6 +85,7 @@ t.test('500 rows with 5 bad ones: exactly those reported, nothing written; the f
     t.match(r.errors[2]!.message, /already used on row 22/);
     t.match(r.errors[3]!.message, /existing member/);
     t.match(r.errors[4]!.message, /longer than 64/);
+    t.same(r.errors.map((e) => e.value), ['', '-bad account', rows[20]![0], 'TAKEN', '名'.repeat(65)], 'each error carries the cell as read');
     const report = new ExcelJS.Workbook();
     await report.xlsx.load((await errorReport(r.errors)) as unknown as ExcelJS.Buffer);
     t.equal(report.worksheets[0]!.rowCount, 6, 'report: header + 5 rows');
@@ -141,7 +142,11 @@ t.test('other row rules', async (t) => {
     ['a3', '丙', '', '', '', '', '', '', ''],
   ]));
   t.notOk(r.ok);
-  if (!r.ok) t.same(r.errors.map((e) => `${e.row}:${e.column}`), ['2:手机', '2:邮箱', '2:性别', '2:密码', '2:授权', '3:部门', '4:部门']);
+  if (!r.ok) {
+    t.same(r.errors.map((e) => `${e.row}:${e.column}`), ['2:手机', '2:邮箱', '2:性别', '2:密码', '2:授权', '3:部门', '4:部门']);
+    t.equal(r.errors[3]!.value, '', 'a refused password is never echoed');
+    t.equal(r.errors[0]!.value, 'abc');
+  }
   t.equal(countUsers(s), 0);
 });
 
@@ -299,6 +304,7 @@ t.test('HTTP routes: template, import with report, export, action log', async (t
   const wb = new ExcelJS.Workbook();
   await wb.xlsx.load(rep.rawPayload as unknown as ExcelJS.Buffer);
   t.same((wb.worksheets[0]!.getRow(2).values as unknown[]).slice(1, 3), [5, '帐号']);
+  t.same((wb.worksheets[0]!.getRow(1).values as unknown[]).slice(1), ['行号', '列', '值', '错误']);
   t.equal((await get('/api/admin/excel/import/nope/report')).statusCode, 404);
   t.equal(countUsers(s), 0);
 

@@ -1,8 +1,14 @@
-/** The member sheet's columns, shared by the template, the import and the export (F-3.4, F-3.7). */
+/**
+ * The member sheet's columns, shared by the template, the import, the export
+ * (F-3.4, F-3.7) and the admin console's import page: keep this file free of
+ * imports, so the console can bundle it.
+ */
 
 export const MEMBER_SHEET = '成员';
 export const HELP_SHEET = '说明';
 export const DEPT_SHEET = '部门';
+/** Largest .xlsx accepted by the import (the console checks it before uploading, so it lives here, free of node-only code). */
+export const MAX_IMPORT_BYTES = 20 * 1024 * 1024;
 
 export type MemberField = 'account' | 'name' | 'depts' | 'mobile' | 'email' | 'title' | 'gender' | 'password' | 'authorised';
 

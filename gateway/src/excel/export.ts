@@ -90,12 +90,13 @@ export async function exportOrg(services: Pick<Services, 'db'>, opts: ExportOpti
   return Buffer.concat(chunks);
 }
 
-/** The per-row error report of a refused import as an .xlsx: 行号, 列, 错误. */
-export async function errorReport(errors: readonly { row: number; column: string; message: string }[]): Promise<Buffer> {
+/** The per-row error report of a refused import as an .xlsx: 行号, 列, 值, 错误. */
+export async function errorReport(errors: readonly { row: number; column: string; value?: string; message: string }[]): Promise<Buffer> {
   const wb = new ExcelJS.Workbook();
   const ws = wb.addWorksheet('错误');
-  ws.columns = [{ header: '行号', width: 8 }, { header: '列', width: 10 }, { header: '错误', width: 90 }];
+  ws.columns = [{ header: '行号', width: 8 }, { header: '列', width: 10 }, { header: '值', width: 24 }, { header: '错误', width: 90 }];
   ws.getRow(1).font = { bold: true };
-  for (const e of errors) ws.addRow([e.row, e.column, e.message]);
+  // strings stay strings in the sheet (never formulas), whatever they look like
+  for (const e of errors) ws.addRow([e.row, e.column, e.value ?? '', e.message]);
   return Buffer.from(await wb.xlsx.writeBuffer());
 }

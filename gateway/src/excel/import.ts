@@ -5,10 +5,10 @@ import { GatewayError } from '../errors/gateway-error.js';
 import type { DeptId } from '../protocol/client-v1.js';
 import type { Services } from '../services.js';
 import { bulkContext, writeMembers, type BulkContext, type PreparedMember } from './bulk.js';
-import { columnLetter, MEMBER_COLUMNS, MEMBER_SHEET, type MemberField } from './columns.js';
+import { columnLetter, MAX_IMPORT_BYTES, MEMBER_COLUMNS, MEMBER_SHEET, type MemberField } from './columns.js';
 import { inflateEntry, inspectZip, ZipRefused, type ZipLimits } from './zip-guard.js';
 
-export const MAX_IMPORT_BYTES = 20 * 1024 * 1024;
+export { MAX_IMPORT_BYTES } from './columns.js';
 export const MAX_IMPORT_ROWS = 100_000;
 export const MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024;
 export const MAX_COMPRESSION_RATIO = 100;
@@ -35,8 +35,13 @@ export interface RowError {
   row: number;
   /** Header of the column, without "*"; empty when the whole row is meant. */
   column: string;
+  /** The cell's text as read (at most MAX_ERROR_VALUE_CHARS characters); empty for 密码, which is never echoed. */
+  value: string;
   message: string;
 }
+
+/** Characters of a refused cell kept in a row error. */
+export const MAX_ERROR_VALUE_CHARS = 100;
 
 export type WorkbookProblem = 'too_large' | 'not_xlsx' | 'zip_bomb' | 'no_sheet' | 'bad_columns' | 'merged_cells' | 'formula' | 'too_many_rows' | 'empty';
 
@@ -183,7 +188,8 @@ export function validateRows(rows: readonly MemberRow[], ctx: ValidationContext)
   const firstRowOf = new Map<string, number>();
   const col = (f: MemberField) => headerText(MEMBER_COLUMNS.find((c) => c.field === f)!.header);
   for (const r of rows) {
-    const err = (f: MemberField, message: string) => errors.push({ row: r.row, column: col(f), message });
+    const err = (f: MemberField, message: string) =>
+      errors.push({ row: r.row, column: col(f), value: f === 'password' ? '' : [...r[f]].slice(0, MAX_ERROR_VALUE_CHARS).join(''), message });
     for (const c of MEMBER_COLUMNS) if (c.required && r[c.field] === '') err(c.field, `${headerText(c.header)} is required`);
     if (r.account !== '') {
       const key = r.account.toLowerCase();
