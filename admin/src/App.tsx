@@ -1,6 +1,6 @@
 import { Alert, App as AntApp, Button, ConfigProvider, Layout, Menu, Space, Spin, Typography } from 'antd';
-import enUS from 'antd/locale/en_US';
-import zhCN from 'antd/locale/zh_CN';
+import enUS from 'antd/es/locale/en_US';
+import zhCN from 'antd/es/locale/zh_CN';
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import type { MeView } from '../../gateway/src/admin/api-types';
 import { api, ApiError, errorMessage, fetchMe, logout, setSessionEndedHandler } from './api';
