@@ -1,142 +1,48 @@
-import { Alert, Card, Col, Input, Row, Space, Spin, Table, Tag, Tree } from 'antd';
-import type { TreeDataNode } from 'antd';
+import { Col, Row } from 'antd';
 import { useCallback, useEffect, useState } from 'react';
-import type { DeptListView, DeptNodeView, MemberPageView, MemberView } from '../../../gateway/src/admin/api-types-org';
-import { api, errorMessage } from '../api';
-import { useI18n } from '../i18n';
+import type { MeView } from '../../../gateway/src/admin/api-types';
+import { api } from '../api';
+import { DeptTree } from './org/DeptTree';
+import { MembersPanel, type OrgRights } from './org/MembersPanel';
+import { useDeptTree, type DeptId } from './org/use-dept-tree';
 
-type DeptId = DeptNodeView['id'];
+const NO_RIGHTS: OrgRights = { org: false, members: false, devices: false, authorisation: false };
 
-interface DeptTreeNode extends TreeDataNode {
-  key: string;
-  dept: DeptNodeView;
-  children?: DeptTreeNode[];
+function rightsOf(me: MeView): OrgRights {
+  const has = (r: string) => me.superAdmin || (me.rights as readonly string[]).includes(r);
+  return { org: has('org'), members: has('members'), devices: has('devices'), authorisation: has('authorisation') };
 }
 
-function toNode(d: DeptNodeView): DeptTreeNode {
-  return { key: String(d.id), title: `${d.name} (${d.memberCount})`, isLeaf: !d.hasChildren, dept: d };
-}
-
-function withChildren(nodes: DeptTreeNode[], key: string, children: DeptTreeNode[]): DeptTreeNode[] {
-  return nodes.map((n) => (n.key === key ? { ...n, children } : n.children ? { ...n, children: withChildren(n.children, key, children) } : n));
-}
-
-const PAGE_SIZE = 20;
-
+/**
+ * The Organisation page (F-3.1, F-3.2, F-3.3): the department tree on the
+ * left, the selected department's members on the right. The server checks
+ * every right; the page only hides the tools the administrator cannot use.
+ */
 export default function OrgPage() {
-  const { t } = useI18n();
-  const [tree, setTree] = useState<DeptTreeNode[] | null>(null);
-  const [treeError, setTreeError] = useState<string | null>(null);
-  const [selected, setSelected] = useState<DeptNodeView | null>(null);
-  const [q, setQ] = useState('');
-  const [page, setPage] = useState(1);
-  const [members, setMembers] = useState<MemberPageView | null>(null);
-  const [membersError, setMembersError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
+  const tree = useDeptTree();
+  const [selectedId, setSelectedId] = useState<DeptId | null>(null);
+  const [rights, setRights] = useState<OrgRights>(NO_RIGHTS);
 
   useEffect(() => {
-    api<DeptListView>('GET', '/depts', { query: { parentId: 'root' } }).then(
-      (list) => setTree(list.depts.map(toNode)),
-      (err: unknown) => setTreeError(errorMessage(err)),
+    // the shell does not hand `me` to this page; the roles may also have changed since login
+    api<MeView>('GET', '/me').then(
+      (me) => setRights(rightsOf(me)),
+      () => setRights(NO_RIGHTS),
     );
   }, []);
 
-  const loadChildren = async (node: DeptTreeNode): Promise<void> => {
-    if (node.children) return;
-    try {
-      const list = await api<DeptListView>('GET', '/depts', { query: { parentId: node.dept.id } });
-      setTree((cur) => withChildren(cur ?? [], node.key, list.depts.map(toNode)));
-    } catch (err) {
-      setTreeError(errorMessage(err));
-    }
-  };
-
-  const loadMembers = useCallback(async (deptId: DeptId, search: string, pageNo: number) => {
-    setLoading(true);
-    try {
-      setMembers(await api<MemberPageView>('GET', '/members', { query: { deptId, q: search.trim(), offset: (pageNo - 1) * PAGE_SIZE, limit: PAGE_SIZE } }));
-      setMembersError(null);
-    } catch (err) {
-      setMembersError(errorMessage(err));
-    } finally {
-      setLoading(false);
-    }
-  }, []);
-
-  useEffect(() => {
-    if (selected) void loadMembers(selected.id, q, page);
-  }, [selected, q, page, loadMembers]);
+  // the tree holds the freshest copy of a department (renamed, moved, counts)
+  const selected = selectedId === null ? null : (tree.find(selectedId)?.dept ?? null);
+  const { refreshDepts } = tree;
+  const onDeptsChanged = useCallback((ids: DeptId[]) => void refreshDepts(ids), [refreshDepts]);
 
   return (
-    <Row gutter={16}>
-      <Col span={7}>
-        <Card title={t('org.depts')} size="small">
-          {treeError && <Alert type="error" showIcon message={treeError} style={{ marginBottom: 8 }} />}
-          {tree === null && !treeError ? (
-            <Spin />
-          ) : (
-            <Tree<DeptTreeNode>
-              treeData={tree ?? []}
-              loadData={loadChildren}
-              onSelect={(_keys, info) => {
-                setSelected(info.node.dept);
-                setPage(1);
-              }}
-            />
-          )}
-        </Card>
+    <Row gutter={16} id="org-page">
+      <Col xs={24} md={9} xl={8} xxl={6}>
+        <DeptTree tree={tree} selected={selected} onSelect={(d) => setSelectedId(d?.id ?? null)} canEdit={rights.org} />
       </Col>
-      <Col span={17}>
-        <Card title={selected ? `${t('org.members')} · ${selected.path || selected.name}` : t('org.members')} size="small">
-          {!selected ? (
-            <Alert type="info" message={t('org.pickDept')} />
-          ) : (
-            <Space direction="vertical" style={{ width: '100%' }}>
-              <Input.Search
-                allowClear
-                placeholder={t('org.search')}
-                maxLength={64}
-                onSearch={(value) => {
-                  setQ(value);
-                  setPage(1);
-                }}
-              />
-              {membersError && <Alert type="error" showIcon message={membersError} />}
-              <Table<MemberView>
-                rowKey="id"
-                size="small"
-                loading={loading}
-                dataSource={members?.members ?? []}
-                pagination={{
-                  current: page,
-                  pageSize: PAGE_SIZE,
-                  total: members?.total ?? 0,
-                  showSizeChanger: false,
-                  showTotal: (n) => t('total', { n }),
-                  onChange: setPage,
-                }}
-                columns={[
-                  { title: t('org.account'), dataIndex: 'account' },
-                  { title: t('org.name'), dataIndex: 'name' },
-                  { title: t('org.title'), dataIndex: 'title' },
-                  { title: t('org.mobile'), dataIndex: 'mobile' },
-                  { title: t('org.dept'), key: 'depts', render: (_v, m) => m.depts.map((d) => d.name).join('，') },
-                  {
-                    title: t('org.status'),
-                    key: 'status',
-                    render: (_v, m) => (
-                      <Space size={4} wrap>
-                        <Tag color={m.status === 'active' ? 'green' : 'default'}>{m.status === 'active' ? t('org.active') : t('org.disabled')}</Tag>
-                        {m.authorised && <Tag color="blue">{t('org.authorised')}</Tag>}
-                        {m.blocked && <Tag color="red">{t('org.blocked')}</Tag>}
-                      </Space>
-                    ),
-                  },
-                ]}
-              />
-            </Space>
-          )}
-        </Card>
+      <Col xs={24} md={15} xl={16} xxl={18}>
+        <MembersPanel dept={selected} rights={rights} onDeptsChanged={onDeptsChanged} />
       </Col>
     </Row>
   );

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { hashPassword, passwordProblem } from '../auth/password.js';
 import type { CommandRecord, DeviceRecord } from '../devices/repo.js';
 import type { UserEdit, UserInput } from '../directory/service.js';
-import type { DeptRecord, UserRecord } from '../directory/types.js';
+import type { DeptRecord, UserRecord, UserSearch } from '../directory/types.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { DeptId, UserId } from '../protocol/client-v1.js';
 import type {
@@ -14,6 +14,7 @@ import type {
   MemberGender,
   MemberPageView,
   MemberPatchInput,
+  MemberStatus,
   MemberView,
 } from './api-types-org.js';
 import { actionContext, ADMIN_PREFIX, requireAdmin } from './http.js';
@@ -36,6 +37,20 @@ const GENDERS: readonly MemberGender[] = ['male', 'female', 'unknown'];
 const PROFILE_FIELDS = ['account', 'name', 'deptIds', 'mainDeptId', 'mobile', 'email', 'phone', 'title', 'gender', 'order'] as const;
 const CREATE_FIELDS: readonly (keyof MemberCreateInput)[] = [...PROFILE_FIELDS, 'password', 'authorised'];
 const PATCH_FIELDS: readonly (keyof MemberPatchInput)[] = [...PROFILE_FIELDS, 'rowVersion'];
+
+/** A yes/no query filter ("true" or "false"); undefined when absent. */
+function flagParam(name: string, v: string | undefined): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'true' || v === 'false') return v === 'true';
+  throw bad(`${name} must be true or false`);
+}
+
+const STATUSES: readonly MemberStatus[] = ['active', 'disabled'];
+
+function statusParam(v: string): MemberStatus {
+  if (!STATUSES.includes(v as MemberStatus)) throw bad(`status must be one of ${STATUSES.join(', ')}`);
+  return v as MemberStatus;
+}
 
 function deptIdsField(v: unknown): DeptId[] {
   if (!Array.isArray(v)) throw bad('deptIds must be a list of department ids');
@@ -131,17 +146,27 @@ export function registerMemberRoutes(app: FastifyInstance, deps: OrgRouteDeps): 
 
   app.get(`${ADMIN_PREFIX}/members`, { preHandler: requireAdmin() }, async (req): Promise<MemberPageView> => {
     const ctx = actionContext(req);
-    const q = query(req.query, ['deptId', 'q', 'offset', 'limit']);
+    const q = query(req.query, ['deptId', 'q', 'authorised', 'blocked', 'status', 'offset', 'limit']);
     const deptId = q.deptId === undefined ? undefined : (idField('deptId', q.deptId) as DeptId);
     const text = q.q === undefined ? undefined : strField('q', q.q, MAX_QUERY_CHARS).trim() || undefined;
     const num = (name: string, v: string | undefined, min: number, max: number, dflt: number) =>
       v === undefined ? dflt : intField(name, /^\d{1,15}$/.test(v) ? Number(v) : NaN, min, max);
     const offset = num('offset', q.offset, 0, 1_000_000, 0);
     const limit = num('limit', q.limit, 1, MAX_MEMBER_PAGE, DEFAULT_MEMBER_PAGE);
+    const authorised = flagParam('authorised', q.authorised);
+    const blocked = flagParam('blocked', q.blocked);
+    const status = q.status === undefined ? undefined : statusParam(q.status);
     const { scope, right } = await viewScope(ctx.admin);
     const byId = await deptMap(services);
     if (deptId !== undefined && !byId.has(deptId)) throw new GatewayError('GW_NOT_FOUND', `department ${deptId} does not exist`);
-    const search = { ...(text !== undefined ? { query: text } : {}), ...(deptId !== undefined ? { deptId } : {}) };
+    // every filter goes into the repository query, so a list of 50,000 pages as fast as a list of 50
+    const search: UserSearch = {
+      ...(text !== undefined ? { query: text } : {}),
+      ...(deptId !== undefined ? { deptId } : {}),
+      ...(authorised !== undefined ? { authorised } : {}),
+      ...(blocked !== undefined ? { blocked } : {}),
+      ...(status !== undefined ? { status } : {}),
+    };
     if (scope === null || deptId !== undefined) {
       if (scope !== null && deptId !== undefined && !scope.has(deptId)) await admin.authorise(ctx.admin, right, targets.dept(deptId));
       const r = await directory.searchUsers({ ...search, offset, limit });

@@ -135,6 +135,18 @@ export function registerOrgRoutes(app: FastifyInstance, deps: OrgRouteDeps): voi
     return { parentId, depts: await Promise.all([...list].sort(byOrder).map((d) => node(d, byId))) };
   });
 
+  // One department by id (its name and path), for a console that holds an id it has not browsed to, e.g. a member's new department.
+  app.get(`${ADMIN_PREFIX}/depts/:id`, { preHandler: requireAdmin() }, async (req): Promise<DeptNodeView> => {
+    const ctx = actionContext(req);
+    query(req.query, []);
+    const id = idField('department id', (req.params as { id: string }).id) as DeptId;
+    const byId = await deptMap(services);
+    const d = mustDept(byId, id);
+    const visible = await admin.scopeFilter(ctx.admin);
+    if (visible !== null && !visible.has(id)) throw new GatewayError('GW_FORBIDDEN', `${deptPath(byId, id)} is outside the departments you may see`, { details: { deptId: id } });
+    return node(d, byId);
+  });
+
   app.post(`${ADMIN_PREFIX}/depts`, { preHandler: requireAdmin(Right.Org), bodyLimit: ORG_BODY_BYTES }, async (req, reply) => {
     const ctx = actionContext(req);
     const b = body(req.body, ['parentId', 'name', 'order']) as Partial<Record<keyof DeptCreateInput, unknown>>;

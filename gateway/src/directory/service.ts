@@ -3,7 +3,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import type { DeptId, DeptView, GroupId, GroupView, UserId, UserView } from '../protocol/client-v1.js';
 import type { SettingsStore } from '../settings/settings.js';
 import { nameToPinyin } from './pinyin.js';
-import { UniqueViolation, type DeptRecord, type DirectoryRepo, type Gender, type GroupRecord, type UserPatch, type UserRecord } from './types.js';
+import { UniqueViolation, type DeptRecord, type DirectoryRepo, type Gender, type GroupRecord, type UserPatch, type UserRecord, type UserSearch } from './types.js';
 
 export const ACCOUNT_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 export const MOBILE_RE = /^\+?[0-9][0-9 -]{4,19}$/;
@@ -286,7 +286,8 @@ export class DirectoryService {
     this.changed(await this.repo.currentVersion());
   }
 
-  searchUsers(q: { query?: string; deptId?: DeptId; deptIds?: DeptId[]; offset?: number; limit?: number }) {
+  /** A page of users matching every filter given, filtered and paged by the repository. */
+  searchUsers(q: UserSearch) {
     return this.repo.searchUsers(q);
   }
 

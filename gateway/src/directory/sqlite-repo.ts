@@ -210,6 +210,18 @@ export class SqliteDirectoryRepo implements DirectoryRepo {
       where.push('id IN (SELECT user_id FROM user_departments WHERE dept_id IN (SELECT value FROM json_each(?)))');
       args.push(JSON.stringify(q.deptIds));
     }
+    if (q.authorised !== undefined) {
+      where.push('authorised = ?');
+      args.push(q.authorised ? 1 : 0);
+    }
+    if (q.blocked !== undefined) {
+      where.push('blocked = ?');
+      args.push(q.blocked ? 1 : 0);
+    }
+    if (q.status !== undefined) {
+      where.push('status = ?');
+      args.push(q.status);
+    }
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM users ${w}`).get(...args) as { n: number }).n;
     const rows = this.db.prepare(`SELECT * FROM users ${w} ORDER BY sort_order, pinyin, id LIMIT ? OFFSET ?`).all(...args, q.limit ?? 50, q.offset ?? 0) as UserRow[];

@@ -83,6 +83,11 @@ export interface UserSearch {
   deptId?: DeptId;
   /** Only members of at least one of these departments (a scoped administrator's view). */
   deptIds?: DeptId[];
+  /** Only members whose authorised flag is this (the authorised list, or those still waiting). */
+  authorised?: boolean;
+  /** Only members whose blocked flag is this (the blocked list). */
+  blocked?: boolean;
+  status?: UserStatus;
   offset?: number;
   limit?: number;
 }
