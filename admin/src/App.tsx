@@ -9,12 +9,21 @@ import LicencePage from './pages/Licence';
 import { LoginPage } from './pages/Login';
 import { SetupWizard } from './pages/Setup';
 
-const OrgPage = lazy(() => import('./pages/Org'));
-const GroupsPage = lazy(() => import('./pages/Groups'));
-const LogsPage = lazy(() => import('./pages/Logs'));
-const AccessPage = lazy(() => import('./pages/Access'));
-const AdminsPage = lazy(() => import('./pages/Admins'));
-const ExcelPage = lazy(() => import('./pages/Excel'));
+// one loader per page; the page of the address is fetched at once (below), alongside /setup and /me
+const LOADERS = {
+  org: () => import('./pages/Org'),
+  groups: () => import('./pages/Groups'),
+  logs: () => import('./pages/Logs'),
+  access: () => import('./pages/Access'),
+  admins: () => import('./pages/Admins'),
+  excel: () => import('./pages/Excel'),
+};
+const OrgPage = lazy(LOADERS.org);
+const GroupsPage = lazy(LOADERS.groups);
+const LogsPage = lazy(LOADERS.logs);
+const AccessPage = lazy(LOADERS.access);
+const AdminsPage = lazy(LOADERS.admins);
+const ExcelPage = lazy(LOADERS.excel);
 
 type Right = MeView['rights'][number];
 type PageKey = 'org' | 'access' | 'groups' | 'excel' | 'admins' | 'licence' | 'logs';
@@ -32,6 +41,12 @@ const PAGES: { key: PageKey; label: MessageKey; rights: string[] }[] = [
 function pageFromPath(): PageKey {
   const first = window.location.pathname.split('/')[1] ?? '';
   return PAGES.some((p) => p.key === first) ? (first as PageKey) : 'org';
+}
+
+{
+  const first = pageFromPath();
+  // a failed prefetch is retried by lazy() when the page is shown
+  if (first in LOADERS) LOADERS[first as keyof typeof LOADERS]().catch(() => undefined);
 }
 
 export function hasRight(me: MeView, right: string): boolean {
