@@ -81,10 +81,10 @@ async function membersPageLoad(base: string, cookie: string): Promise<number | n
       if (i === PAGE_LOADS - 1) {
         // where the time went, for profiling: when each request started and ended, and when scripts ran
         const entries = await page.evaluate(() =>
-          (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((e) => `${Math.round(e.startTime)}→${Math.round(e.responseEnd)} ${e.name.replace(/^https?:\/\/[^/]+/, '')}`),
+          (performance.getEntriesByType('resource') as unknown as { name: string; startTime: number; responseEnd: number }[]).map((e) => `${Math.round(e.startTime)}→${Math.round(e.responseEnd)} ${e.name.replace(/^https?:\/\/[^/]+/, '')}`),
         );
         const nav = await page.evaluate(() => {
-          const n = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+          const n = (performance.getEntriesByType as (type: string) => unknown[])('navigation')[0] as { responseEnd: number; domContentLoadedEventEnd: number };
           return `html ${Math.round(n.responseEnd)} ms, DOMContentLoaded ${Math.round(n.domContentLoadedEventEnd)} ms`;
         });
         log(`last load: ${nav}; ${entries.join('; ')}`);

@@ -71,6 +71,13 @@ t.test('groups: limits, RTX limit, whitelist', async (t) => {
   t.equal(g.memberIds.length, 5);
   await rejectsWith(t, s.directory.changeGroupMembers(g.id, [ids[5] as UserId], []), 'GW_GROUP_LIMIT', /at most 5/);
   t.equal((await s.directory.groupMemberIds(g.id)).length, 5, 'nothing half-added');
+  // two changes checked against the same 4-member group at once: only one may take the last place
+  await s.directory.changeGroupMembers(g.id, [], [ids[4] as UserId]);
+  const both = await Promise.allSettled([s.directory.changeGroupMembers(g.id, [ids[5] as UserId], []), s.directory.changeGroupMembers(g.id, [ids[6] as UserId], [])]);
+  t.same(both.map((r) => r.status).sort(), ['fulfilled', 'rejected'], 'simultaneous additions cannot pass the limit together');
+  t.match((both.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason, { code: 'GW_GROUP_LIMIT', message: /at most 5 members; this change would make 6/ });
+  t.equal((await s.directory.groupMemberIds(g.id)).length, 5, 'the group is full, not over');
+  await s.directory.changeGroupMembers(g.id, [ids[4] as UserId], [(await s.directory.groupMemberIds(g.id)).find((m) => m === ids[5] || m === ids[6]) as UserId]);
   await rejectsWith(t, s.directory.createGroup('RTX 组', ids[0] as UserId, ids.slice(0, 4), 'rtx'), 'GW_GROUP_LIMIT', /at most 3/);
   await s.directory.setLimitExempt(ids[0] as UserId, true);
   const big = await s.directory.createGroup('大群', ids[0] as UserId, ids);

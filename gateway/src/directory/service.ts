@@ -3,7 +3,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import type { DeptId, DeptView, GroupId, GroupView, UserId, UserView } from '../protocol/client-v1.js';
 import type { SettingsStore } from '../settings/settings.js';
 import { nameToPinyin } from './pinyin.js';
-import { UniqueViolation, type DeptRecord, type DirectoryRepo, type Gender, type GroupRecord, type UserPatch, type UserRecord, type UserSearch } from './types.js';
+import { GroupLimitExceeded, UniqueViolation, type DeptRecord, type DirectoryRepo, type Gender, type GroupRecord, type UserPatch, type UserRecord, type UserSearch } from './types.js';
 
 export const ACCOUNT_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 export const MOBILE_RE = /^\+?[0-9][0-9 -]{4,19}$/;
@@ -348,10 +348,12 @@ export class DirectoryService {
     for (const a of add) after.add(a);
     for (const r of remove) after.delete(r);
     const limit = await this.memberLimitFor(g.origin, g.ownerId);
-    if (after.size > limit && after.size > g.memberIds.length) {
-      throw new GatewayError('GW_GROUP_LIMIT', `${g.name} may have at most ${limit} members; this change would make ${after.size}`);
-    }
-    const updated = await this.repo.changeGroupMembers(id, add, remove);
+    const refuse = (n: number) => new GatewayError('GW_GROUP_LIMIT', `${g.name} may have at most ${limit} members; this change would make ${n}`);
+    if (after.size > limit && after.size > g.memberIds.length) throw refuse(after.size);
+    // checked again inside the write: another change may have filled the group meanwhile
+    const updated = await this.repo.changeGroupMembers(id, add, remove, limit >= Number.MAX_SAFE_INTEGER ? undefined : limit).catch((err: unknown) => {
+      throw err instanceof GroupLimitExceeded ? refuse(err.after) : err;
+    });
     this.changed(updated.version);
     return updated;
   }

@@ -2,6 +2,7 @@ import type { Db } from '../storage/sqlite.js';
 import type { DeptId, GroupId, UserId } from '../protocol/client-v1.js';
 import {
   UniqueViolation,
+  GroupLimitExceeded,
   type DeptRecord,
   type DirectoryChanges,
   type DirectoryRepo,
@@ -74,6 +75,7 @@ export class SqliteDirectoryRepo implements DirectoryRepo {
       isMember: db.prepare('SELECT 1 FROM group_members WHERE group_id = ? AND user_id = ?'),
       insGroup: db.prepare('INSERT INTO groups (name, owner_id, origin, external_id, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       addMember: db.prepare('INSERT OR IGNORE INTO group_members (group_id, user_id, joined_at) VALUES (?, ?, ?)'),
+      groupSize: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM group_members WHERE group_id = ?'),
       delMember: db.prepare('DELETE FROM group_members WHERE group_id = ? AND user_id = ?'),
       touchGroup: db.prepare('UPDATE groups SET version = ?, updated_at = ? WHERE id = ?'),
       exempt: db.prepare('SELECT 1 FROM group_limit_exempt WHERE user_id = ?'),
@@ -331,12 +333,18 @@ export class SqliteDirectoryRepo implements DirectoryRepo {
     })();
   }
 
-  async changeGroupMembers(id: GroupId, add: UserId[], remove: UserId[]): Promise<GroupRecord> {
+  async changeGroupMembers(id: GroupId, add: UserId[], remove: UserId[], limit?: number): Promise<GroupRecord> {
     return this.db.transaction(() => {
+      const before = limit === undefined ? 0 : this.s.groupSize.get(id)!.n;
       const v = this.nextVersion();
       const now = Date.now();
       for (const m of add) this.s.addMember.run(id, m, now);
       for (const m of remove) this.s.delMember.run(id, m);
+      if (limit !== undefined) {
+        // checked inside the write transaction, so two additions at once cannot pass the limit together
+        const after = this.s.groupSize.get(id)!.n;
+        if (after > limit && after > before) throw new GroupLimitExceeded(limit, before, after);
+      }
       this.s.touchGroup.run(v, now, id);
       return this.groupFrom(this.s.group.get(id) as GroupRow);
     })();

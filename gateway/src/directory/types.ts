@@ -130,7 +130,12 @@ export interface DirectoryRepo {
   isGroupMember(id: GroupId, userId: UserId): Promise<boolean>;
   createGroup(name: string, ownerId: UserId | null, memberIds: UserId[], origin: string, externalId: string | null): Promise<GroupRecord>;
   updateGroup(id: GroupId, patch: { name?: string; ownerId?: UserId | null }): Promise<GroupRecord>;
-  changeGroupMembers(id: GroupId, add: UserId[], remove: UserId[]): Promise<GroupRecord>;
+  /**
+   * Adds and removes members in one transaction. With `limit`, a change that
+   * leaves the group larger than before and above `limit` throws
+   * GroupLimitExceeded and writes nothing.
+   */
+  changeGroupMembers(id: GroupId, add: UserId[], remove: UserId[], limit?: number): Promise<GroupRecord>;
   deleteGroup(id: GroupId): Promise<void>;
   /** Ids of groups whose name contains `text` (case-insensitive; all groups for ''), in id order. */
   groupIdsMatching(text: string): Promise<GroupId[]>;
@@ -145,5 +150,17 @@ export interface DirectoryRepo {
 export class UniqueViolation extends Error {
   constructor(readonly what: string) {
     super(`unique constraint: ${what}`);
+  }
+}
+
+/** A membership change refused inside the write transaction: the group would pass its limit. */
+export class GroupLimitExceeded extends Error {
+  constructor(
+    readonly limit: number,
+    readonly before: number,
+    readonly after: number,
+  ) {
+    super(`the group may have at most ${limit} members; this change would make ${after}`);
+    this.name = 'GroupLimitExceeded';
   }
 }
