@@ -16,6 +16,10 @@ import { registerGroupRoutes } from './admin/routes-groups.js';
 import { registerMemberRoutes } from './admin/routes-members.js';
 import { registerOrgRoutes } from './admin/routes-org.js';
 import { registerSystemRoutes } from './admin/routes-system.js';
+import { registerRtxRoutes } from './admin/routes-rtx.js';
+import { ConfigError } from './config/load.js';
+import { PluginHub } from './edges/plugin/hub.js';
+import { PluginServer } from './edges/plugin/server.js';
 import { promText, registerPublicRoutes, type ListenerStatus } from './edges/http/public.js';
 import type { Logger } from './log.js';
 import { MAX_FRAME_BYTES } from './protocol/client-v1.js';
@@ -41,9 +45,11 @@ export interface Gateway {
   readonly clientEdge: ClientEdge;
   readonly http: FastifyInstance;
   readonly https: FastifyInstance;
+  /** The RTX plugin channel as services use it (docs/protocol/plugin-v1.md). */
+  readonly plugin: PluginHub;
   /** Actual bound ports (after start), useful when the config says 0. */
-  ports(): { http: number | null; https: number | null; tcp: number | null };
-  urls(): { http: string; wss: string; tcp: string };
+  ports(): { http: number | null; https: number | null; tcp: number | null; plugin: number | null };
+  urls(): { http: string; wss: string; tcp: string; plugin: string | null };
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -52,6 +58,10 @@ export class StartupError extends Error {
   constructor(readonly kind: 'port_in_use' | 'data_dir' | 'other', message: string) {
     super(message);
   }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 function portOf(server: { address(): string | net.AddressInfo | null } | null): number | null {
@@ -72,9 +82,16 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
   } catch {
     throw new StartupError('data_dir', `data directory ${config.dataDir} is not writable`);
   }
+  if (config.plugin.enabled && !config.plugin.tls && !isLoopback(config.plugin.host)) {
+    throw new ConfigError('plugin.tls: false is allowed only with plugin.host on a loopback address (127.0.0.1, ::1, localhost)');
+  }
   const services = buildServices(config, log, opts.vendorPublicKeyPem ? { vendorPublicKeyPem: opts.vendorPublicKeyPem } : {});
   const tlsMaterial = opts.plaintext ? null : await ensureTls(config.dataDir, config.https.certFile, config.https.keyFile, config.publicHost);
   const sessions = new SessionRegistry(services.bus);
+  const plugin = new PluginHub({ db: services.db, log: log.child({ edge: 'plugin' }), version: VERSION, enabled: config.plugin.enabled });
+  const pluginTls = config.plugin.tls ? tlsMaterial : null;
+  const pluginServer = config.plugin.enabled ? new PluginServer({ hub: plugin, codes: services.rtxCode, log: log.child({ edge: 'plugin' }), tls: pluginTls }) : null;
+  const stopCodeWatch = services.rtxCode.onRegenerate(() => plugin.disconnect('GW_PLUGIN_CODE_CHANGED', 'the connection code was regenerated; enter the new code in the adapter'));
   const clientEdge = new ClientEdge({
     auth: services.auth, directory: services.directory, messaging: services.messaging, sessions, settings: services.settings,
     log: log.child({ edge: 'client' }), version: VERSION, limits: config.limits,
@@ -97,18 +114,21 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
   let adminApp: FastifyInstance | null = null;
   let stopped = false;
 
-  const ports = () => ({ http: portOf(http.server), https: portOf(https.server), tcp: portOf(tcp) });
+  const ports = () => ({ http: portOf(http.server), https: portOf(https.server), tcp: portOf(tcp), plugin: pluginServer?.port() ?? null });
+  const pluginUrl = (p: number | null) => (p ? `${pluginTls ? 'tls' : 'tcp'}://localhost:${p}` : null);
   const listeners = (): ListenerStatus[] => {
     const p = ports();
     return [
       { name: 'http', port: p.http, up: p.http !== null, url: p.http ? `http://localhost:${p.http}/` : null },
       { name: 'https+wss', port: p.https, up: p.https !== null, url: p.https ? `${tlsMaterial ? 'wss' : 'ws'}://localhost:${p.https}/ws` : null },
       { name: 'tcp', port: p.tcp, up: p.tcp !== null, url: p.tcp ? `${tlsMaterial ? 'tls' : 'tcp'}://localhost:${p.tcp}` : null },
+      ...(pluginServer ? [{ name: 'plugin', port: p.plugin, up: p.plugin !== null, url: pluginUrl(p.plugin) }] : []),
     ];
   };
 
   registerGroupRoutes(http, { services });
   registerSystemRoutes(http, { services, listeners });
+  registerRtxRoutes(http, { services, plugin });
 
   await https.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false } });
   https.register(async (scope) => {
@@ -146,6 +166,8 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
         { name: 'huitong_rate_limited_total', help: 'Frames refused by the per-connection rate limit', type: 'counter', value: e.rateLimited },
         { name: 'huitong_bad_frames_total', help: 'Malformed frames received', type: 'counter', value: e.badFrames },
         { name: 'huitong_heartbeat_timeouts_total', help: 'Connections closed for silence', type: 'counter', value: e.heartbeatTimeouts },
+        { name: 'huitong_plugin_connected', help: 'RTX adapter connected on the plugin channel (1) or not (0)', type: 'gauge', value: plugin.status().state === 'CONNECTED' ? 1 : 0 },
+        { name: 'huitong_plugin_backlog', help: 'Frames for the RTX adapter not yet acknowledged', type: 'gauge', value: plugin.status().outbound.backlog },
         { name: 'huitong_process_rss_bytes', help: 'Resident memory of the process', type: 'gauge', value: process.memoryUsage.rss() },
       ]);
     },
@@ -163,11 +185,11 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
     });
 
   const gw: Gateway = {
-    config, services, sessions, clientEdge, http, https,
+    config, services, sessions, clientEdge, http, https, plugin,
     ports,
     urls() {
       const p = ports();
-      return { http: `http://localhost:${p.http}/`, wss: `${tlsMaterial ? 'wss' : 'ws'}://localhost:${p.https}/ws`, tcp: `${tlsMaterial ? 'tls' : 'tcp'}://localhost:${p.tcp}` };
+      return { http: `http://localhost:${p.http}/`, wss: `${tlsMaterial ? 'wss' : 'ws'}://localhost:${p.https}/ws`, tcp: `${tlsMaterial ? 'tls' : 'tcp'}://localhost:${p.tcp}`, plugin: pluginUrl(p.plugin) };
     },
     async start() {
       try {
@@ -177,6 +199,9 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
         await http.listen({ port: config.http.port, host: config.http.host });
         await https.listen({ port: config.https.port, host: config.https.host });
         await listenTcp();
+        services.rtxCode.current(); // generated on first start, so the console can show it
+        await plugin.start();
+        await pluginServer?.listen(config.plugin.port, config.plugin.host);
       } catch (e) {
         await gw.stop();
         if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new StartupError('port_in_use', (e as Error).message);
@@ -188,7 +213,10 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
       stopped = true;
       clientEdge.stop();
       sessions.stop();
+      stopCodeWatch();
+      await plugin.close();
       await Promise.allSettled([
+        pluginServer?.close(),
         http.close(),
         https.close(),
         new Promise<void>((r) => (tcp.listening ? tcp.close(() => r()) : r())),

@@ -17,6 +17,7 @@ import { SqliteLicenceRepo } from './licence/sqlite-repo.js';
 import { MessagingService } from './messaging/service.js';
 import { SqliteMessageRepo } from './messaging/sqlite-repo.js';
 import { SqliteSettingsStore, type SettingsStore } from './settings/settings.js';
+import { ConnectionCodeService } from './settings/connection-code.js';
 import { openDatabase, packageRoot, type Db } from './storage/sqlite.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -33,6 +34,8 @@ export interface Services {
   licence: LicenceService;
   /** Console administrators, roles and scopes, sessions, the action log (F-2.2, F-3.9). */
   admin: AdminService;
+  /** The RTX integration's connection code (Settings → RTX integration; the plugin channel checks it). */
+  rtxCode: ConnectionCodeService;
   /** Stores everything queued and closes the database. */
   close(): Promise<void>;
 }
@@ -62,6 +65,7 @@ export function buildServices(config: Readonly<Config>, log: Logger, opts: { sea
   log.debug({ file: databaseFile(config) }, 'database open');
   return {
     db, bus, settings, directory, auth, messaging, files, licence, admin,
+    rtxCode: new ConnectionCodeService(db),
     async close() {
       await messaging.close();
       await devices.flush();

@@ -29,6 +29,7 @@ Usage:
   huitong demo seed [--users N] [--password P]
   huitong license keygen --out DIR             (vendor) makes the licence key pair
   huitong license issue --private-key FILE --company C --seats N --expires YYYY-MM-DD [--issued YYYY-MM-DD] [--id ID] [--out FILE]
+  huitong rtx code [--regenerate]              the RTX integration's connection code
   huitong license import FILE | license show | license history
   huitong license request expand|renew [--seats N] [--expires YYYY-MM-DD] --name NAME (--phone P | --email E) [--note T] [--out FILE]
   huitong chat --server wss://HOST:7443 [--insecure] --user U --password P send <account | group:NAME> <text>
@@ -98,6 +99,7 @@ async function serve(cfg: Readonly<Config>): Promise<number> {
       `  console, open API, server-info  ${u.http}\n` +
       `  client WebSocket (WSS)          ${u.wss}\n` +
       `  client TCP (TLS)                ${u.tcp}\n` +
+      (u.plugin ? `  RTX plugin channel              ${u.plugin}\n` : '') +
       `  health                          ${u.http}healthz\n`,
   );
   log.info({ urls: u }, 'ready');
@@ -152,6 +154,19 @@ export async function main(argv: string[]): Promise<number> {
     const { values } = parseArgs({ args: rest, options: { config: { type: 'string' }, data: { type: 'string' } }, allowPositionals: true, strict: false });
     const where = { config: typeof values.config === 'string' ? values.config : undefined, data: typeof values.data === 'string' ? values.data : undefined };
     return runLicence(rest, { control: (name, args) => control(config(where), name, args) });
+  }
+  if (cmd === 'rtx') {
+    const { runRtx } = await import('./rtx.js');
+    const { values } = parseArgs({ args: rest, options: { config: { type: 'string' }, data: { type: 'string' } }, allowPositionals: true, strict: false });
+    const where = { config: typeof values.config === 'string' ? values.config : undefined, data: typeof values.data === 'string' ? values.data : undefined };
+    try {
+      return await runRtx(rest, { control: (name, args) => control(config(where), name, args) });
+    } catch (e) {
+      if (e instanceof ConfigError) return fail(e.message, EXIT_CODES.BAD_CONFIG);
+      const code = (e as { code?: string }).code;
+      if (typeof code === 'string' && code.startsWith('GW_')) return fail(`${code}: ${(e as Error).message}`, EXIT_CODES.FAILURE);
+      throw e;
+    }
   }
   if (cmd === 'chat') {
     const { runChat } = await import('./chat.js');

@@ -44,6 +44,15 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    plugin: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: 'Serve the RTX plugin channel (the adapter connects here)' }),
+        host: Host('Address the RTX plugin channel listener binds to'),
+        port: Port(7014, 'RTX plugin channel port (docs/protocol/plugin-v1.md)'),
+        tls: Type.Boolean({ default: true, description: 'TLS with the HTTPS certificate; false is allowed only with plugin.host on loopback (test setups)' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     storage: Type.Object(
       {
         driver: Type.Union([Type.Literal('sqlite')], { default: 'sqlite', description: 'Storage backend (PostgreSQL comes with multi-node)' }),

@@ -135,6 +135,10 @@ export const CONTROL_COMMANDS: Record<string, ControlCommand> = {
     }
   },
 
+  /** The RTX integration's connection code: shown, or replaced (a running server disconnects the adapter). */
+  'rtx.code': async (s) => s.rtxCode.current(),
+  'rtx.code.regenerate': async (s) => s.rtxCode.regenerate(),
+
   ...Object.fromEntries(Object.entries(LICENCE_CONTROL_COMMANDS).map(([name, cmd]): [string, ControlCommand] => [name, (s, a) => cmd(s.licence, a)])),
 
   'demo.seed': async (s, a) => seedDemo(s, { users: Number(a.users ?? 200), password: str(a, 'password', false) || 'huitong-demo' }),

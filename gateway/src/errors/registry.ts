@@ -52,6 +52,12 @@ export const ERRORS = {
   GW_LICENCE_INVALID: { http: 400, close: null, meaning: 'The licence file was refused: malformed, wrongly signed, for another product, expired or not yet valid.' },
   GW_LICENCE_SEATS_FULL: { http: 409, close: null, meaning: 'Authorising more users would exceed the seats of the licence (or of the trial).' },
   GW_LICENCE_EXPIRED: { http: 409, close: null, meaning: 'The licence has expired: users already authorised keep working, but nobody new can be authorised.' },
+  // RTX plugin channel (port 7014; docs/protocol/plugin-v1.md)
+  GW_PLUGIN_CODE_INVALID: { http: 401, close: 4471, meaning: 'The RTX adapter presented a wrong connection code.' },
+  GW_PLUGIN_CODE_CHANGED: { http: 401, close: 4472, meaning: 'The connection code was regenerated; the adapter must be given the new one.' },
+  GW_PLUGIN_REPLACED: { http: 409, close: 4473, meaning: 'The same RTX adapter connected again; this older connection was closed.' },
+  GW_PLUGIN_BUSY: { http: 409, close: 4474, meaning: 'Another RTX adapter is connected; only one may be connected at a time.' },
+  GW_PLUGIN_SEQUENCE: { http: 400, close: 4475, meaning: 'A plugin data frame skipped a sequence number, an ack named a frame never sent, or the window was exceeded.' },
   // storage and internals
   GW_STORAGE_BUSY: { http: 503, close: null, meaning: 'The database is busy; retry shortly.' },
   GW_INTERNAL: { http: 500, close: null, meaning: 'An unexpected failure; the log has details under the given request id.' },
