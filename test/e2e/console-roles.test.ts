@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { Page } from 'playwright-core';
 import type { DeptId, UserId } from '../../gateway/src/protocol/client-v1.js';
-import { browserReady, ensureRootAdmin, launch, loginInBrowser, newConsolePage, ROOT_ADMIN, type ConsolePage } from '../helpers/browser.js';
+import { browserReady, ensureRootAdmin, launch, loginInBrowser, newConsolePage, ROOT_ADMIN, setBox, type ConsolePage } from '../helpers/browser.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
 /*
@@ -98,9 +98,9 @@ if (browserReady(t)) {
 
     await page.locator('#role-create').click();
     await page.locator('#role_name').fill('华东管理员');
-    await page.locator('#role-right-org').check();
-    await page.locator('#role-right-members').check();
-    await page.locator('#role-scope-depts').check();
+    await setBox(page.locator('#role-right-org'), true);
+    await setBox(page.locator('#role-right-members'), true);
+    await setBox(page.locator('#role-scope-depts'), true);
     await pickDept(cp, '华东');
     await page.locator('#role-form .ant-select-selection-item[title="华东"]').waitFor();
     t.pass('the chosen department shows in the form');
@@ -140,7 +140,7 @@ if (browserReady(t)) {
     await page.locator('#admin_displayName').fill('华东小王');
     await page.locator('#admin_password').fill(EAST_PW);
     await page.locator('#admin_confirm').fill(EAST_PW);
-    await page.getByTestId('role-choice-华东管理员').check();
+    await setBox(page.getByTestId('role-choice-华东管理员'), true);
     await page.locator('#admin-save').click();
     const eastRow = page.getByTestId('admin-row-east');
     await eastRow.waitFor();
@@ -233,9 +233,9 @@ if (browserReady(t)) {
     await page.locator('#role-create').click();
     t.ok(await page.locator('#role-form').getByText('Organisation and members').isVisible(), 'rights are grouped, with English labels');
     await page.locator('#role_name').fill('South auditor');
-    await page.locator('#role-right-logs').check();
-    await page.locator('#role-right-members').check();
-    await page.locator('#role-scope-depts').check();
+    await setBox(page.locator('#role-right-logs'), true);
+    await setBox(page.locator('#role-right-members'), true);
+    await setBox(page.locator('#role-scope-depts'), true);
     await page.locator('#role-save').click();
     await page.locator('#role-form').getByText('Choose at least one department').waitFor();
     t.pass('a scoped role needs a department');
@@ -247,7 +247,7 @@ if (browserReady(t)) {
 
     // edit it: the whole organisation
     await southRow.locator('[data-testid^="role-edit-"]').click();
-    await page.locator('#role-scope-whole').check();
+    await setBox(page.locator('#role-scope-whole'), true);
     await page.locator('#role-save').click();
     await southRow.getByTestId('role-scope').getByText('Whole organisation').waitFor();
     t.pass('the scope changed to the whole organisation');
@@ -262,7 +262,7 @@ if (browserReady(t)) {
     await page.locator('#admin-form').getByText('The passwords differ').waitFor();
     t.pass('the confirmation must match');
     await page.locator('#admin_confirm').fill('auditor-pass-1');
-    await page.getByTestId('role-choice-South auditor').check();
+    await setBox(page.getByTestId('role-choice-South auditor'), true);
     await page.locator('#admin-save').click();
     const row = page.getByTestId('admin-row-auditor');
     await row.waitFor();
@@ -304,7 +304,7 @@ if (browserReady(t)) {
     // roles
     await row.getByTestId('admin-roles-auditor').click();
     await modalSettled(page);
-    await page.getByTestId('role-choice-South auditor').uncheck();
+    await setBox(page.getByTestId('role-choice-South auditor'), false);
     await page.locator('#admin-roles-save').click();
     await row.getByTestId('admin-roles').getByText('No role').waitFor();
     t.pass('roles replaced');
@@ -316,7 +316,7 @@ if (browserReady(t)) {
     await me.getByTestId('admin-roles-root').click();
     await page.locator('#admin-roles-form').getByText(/your next request/).waitFor();
     await modalSettled(page);
-    await page.getByTestId('role-choice-超级管理员').uncheck();
+    await setBox(page.getByTestId('role-choice-超级管理员'), false);
     await page.locator('#admin-roles-save').click();
     await page.locator('#admin-roles-error').getByText(/last enabled super-administrator/).waitFor();
     t.pass('the server refuses to empty the super-admin role and the form shows why');

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { ROOT } from './process.js';
 import type { TestGateway } from './gateway.js';
 
@@ -85,4 +85,20 @@ export async function loginInBrowser(cp: ConsolePage, gw: TestGateway, who: { us
   await page.locator('#login_password').fill(who.password);
   await page.locator('#login-submit').click();
   await page.locator('#console-shell').waitFor();
+}
+
+/**
+ * Ticks or unticks a checkbox. Ant Design re-renders a controlled box while
+ * a modal's content settles; a click that lands in that moment is lost and
+ * playwright reports "did not change its state": then it is clicked again.
+ */
+export async function setBox(box: Locator, checked: boolean, attempts = 3): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      await box.setChecked(checked);
+      return;
+    } catch (err) {
+      if (i >= attempts || !/did not change its state/.test(String(err))) throw err;
+    }
+  }
 }
