@@ -101,7 +101,7 @@ async function membersPageLoad(base: string, cookie: string): Promise<number | n
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'huitong-bench-admin-'));
-  const config = loadConfig({ env: {}, overrides: { dataDir, 'http.port': 0, 'https.port': 0, 'tcp.port': 0, 'http.host': '127.0.0.1', 'https.host': '127.0.0.1', 'tcp.host': '127.0.0.1', 'plugin.port': 0, 'plugin.host': '127.0.0.1', 'log.level': 'silent' } });
+  const config = loadConfig({ env: {}, overrides: { dataDir, 'http.port': 0, 'https.port': 0, 'tcp.port': 0, 'http.host': '127.0.0.1', 'https.host': '127.0.0.1', 'tcp.host': '127.0.0.1', 'plugin.port': 0, 'plugin.host': '127.0.0.1', 'rtxSdk.port': 0, 'rtxSdk.host': '127.0.0.1', 'log.level': 'silent' } });
   const gw = await buildGateway(config, { log: createLogger('silent'), adminSocket: false });
   await gw.start();
   const base = `http://127.0.0.1:${gw.ports().http}`;

@@ -47,7 +47,7 @@ async function startGateway(dataDir: string): Promise<Server> {
     cwd: ROOT,
     env: {
       ...process.env, HUITONG_HTTP_PORT: '0', HUITONG_HTTPS_PORT: '0', HUITONG_TCP_PORT: '0', HUITONG_HTTP_HOST: '127.0.0.1',
-      HUITONG_HTTPS_HOST: '127.0.0.1', HUITONG_TCP_HOST: '127.0.0.1', HUITONG_PLUGIN_PORT: '0', HUITONG_PLUGIN_HOST: '127.0.0.1', HUITONG_LOG_LEVEL: 'warn',
+      HUITONG_HTTPS_HOST: '127.0.0.1', HUITONG_TCP_HOST: '127.0.0.1', HUITONG_PLUGIN_PORT: '0', HUITONG_PLUGIN_HOST: '127.0.0.1', HUITONG_RTX_SDK_PORT: '0', HUITONG_RTX_SDK_HOST: '127.0.0.1', HUITONG_LOG_LEVEL: 'warn',
       // closed-loop load sends far faster per connection than a person does
       HUITONG_LIMITS_FRAMES_PER_SECOND: '1000000',
     },

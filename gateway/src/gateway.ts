@@ -20,6 +20,7 @@ import { registerRtxRoutes } from './admin/routes-rtx.js';
 import { ConfigError } from './config/load.js';
 import { PluginHub } from './edges/plugin/hub.js';
 import { PluginServer } from './edges/plugin/server.js';
+import { RtxCompatServer } from './edges/rtx-compat/server.js';
 import { promText, registerPublicRoutes, type ListenerStatus } from './edges/http/public.js';
 import type { Logger } from './log.js';
 import { MAX_FRAME_BYTES } from './protocol/client-v1.js';
@@ -48,7 +49,7 @@ export interface Gateway {
   /** The RTX plugin channel as services use it (docs/protocol/plugin-v1.md). */
   readonly plugin: PluginHub;
   /** Actual bound ports (after start), useful when the config says 0. */
-  ports(): { http: number | null; https: number | null; tcp: number | null; plugin: number | null };
+  ports(): { http: number | null; https: number | null; tcp: number | null; plugin: number | null; rtxSdk: number | null };
   urls(): { http: string; wss: string; tcp: string; plugin: string | null };
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -92,8 +93,14 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
   const pluginTls = config.plugin.tls ? tlsMaterial : null;
   const pluginServer = config.plugin.enabled ? new PluginServer({ hub: plugin, codes: services.rtxCode, log: log.child({ edge: 'plugin' }), tls: pluginTls }) : null;
   const stopCodeWatch = services.rtxCode.onRegenerate(() => plugin.disconnect('GW_PLUGIN_CODE_CHANGED', 'the connection code was regenerated; enter the new code in the adapter'));
+  const rtxSdk = config.rtxSdk.enabled
+    ? new RtxCompatServer({
+      messaging: services.messaging, directory: services.directory, auth: services.auth, sso: services.sso, sessions, settings: services.settings,
+      log: log.child({ edge: 'rtx-sdk' }),
+    })
+    : null;
   const clientEdge = new ClientEdge({
-    auth: services.auth, directory: services.directory, messaging: services.messaging, sessions, settings: services.settings,
+    auth: services.auth, sso: services.sso, directory: services.directory, messaging: services.messaging, sessions, settings: services.settings,
     log: log.child({ edge: 'client' }), version: VERSION, limits: config.limits,
   });
 
@@ -114,7 +121,7 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
   let adminApp: FastifyInstance | null = null;
   let stopped = false;
 
-  const ports = () => ({ http: portOf(http.server), https: portOf(https.server), tcp: portOf(tcp), plugin: pluginServer?.port() ?? null });
+  const ports = () => ({ http: portOf(http.server), https: portOf(https.server), tcp: portOf(tcp), plugin: pluginServer?.port() ?? null, rtxSdk: rtxSdk?.port() ?? null });
   const pluginUrl = (p: number | null) => (p ? `${pluginTls ? 'tls' : 'tcp'}://localhost:${p}` : null);
   const listeners = (): ListenerStatus[] => {
     const p = ports();
@@ -123,6 +130,7 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
       { name: 'https+wss', port: p.https, up: p.https !== null, url: p.https ? `${tlsMaterial ? 'wss' : 'ws'}://localhost:${p.https}/ws` : null },
       { name: 'tcp', port: p.tcp, up: p.tcp !== null, url: p.tcp ? `${tlsMaterial ? 'tls' : 'tcp'}://localhost:${p.tcp}` : null },
       ...(pluginServer ? [{ name: 'plugin', port: p.plugin, up: p.plugin !== null, url: pluginUrl(p.plugin) }] : []),
+      ...(rtxSdk ? [{ name: 'rtx-sdk', port: p.rtxSdk, up: p.rtxSdk !== null, url: p.rtxSdk ? `http://localhost:${p.rtxSdk}/` : null }] : []),
     ];
   };
 
@@ -202,6 +210,7 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
         services.rtxCode.current(); // generated on first start, so the console can show it
         await plugin.start();
         await pluginServer?.listen(config.plugin.port, config.plugin.host);
+        await rtxSdk?.listen(config.rtxSdk.port, config.rtxSdk.host);
       } catch (e) {
         await gw.stop();
         if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new StartupError('port_in_use', (e as Error).message);
@@ -217,6 +226,7 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
       await plugin.close();
       await Promise.allSettled([
         pluginServer?.close(),
+        rtxSdk?.close(),
         http.close(),
         https.close(),
         new Promise<void>((r) => (tcp.listening ? tcp.close(() => r()) : r())),

@@ -4,6 +4,7 @@ import { directoryDeptTree } from './admin/dept-tree.js';
 import { AdminService } from './admin/service.js';
 import { SqliteAdminRepo } from './admin/sqlite-repo.js';
 import { AuthService, type SeatGate } from './auth/service.js';
+import { SsoService } from './auth/sso.js';
 import { InProcessBus, type Bus } from './bus/bus.js';
 import type { Config } from './config/schema.js';
 import { SqliteDeviceRepo } from './devices/repo.js';
@@ -36,6 +37,8 @@ export interface Services {
   admin: AdminService;
   /** The RTX integration's connection code (Settings → RTX integration; the plugin channel checks it). */
   rtxCode: ConnectionCodeService;
+  /** SSO signatures and session keys (sso.sign, SignAuth.cgi, GetSession.cgi). */
+  sso: SsoService;
   /** Stores everything queued and closes the database. */
   close(): Promise<void>;
 }
@@ -66,6 +69,7 @@ export function buildServices(config: Readonly<Config>, log: Logger, opts: { sea
   return {
     db, bus, settings, directory, auth, messaging, files, licence, admin,
     rtxCode: new ConnectionCodeService(db),
+    sso: new SsoService(db, directory),
     async close() {
       await messaging.close();
       await devices.flush();

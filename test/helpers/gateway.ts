@@ -25,7 +25,7 @@ export function testConfig(dataDir: string, overrides: Record<string, unknown> =
   return loadConfig({
     env: {},
     overrides: {
-      dataDir, 'http.port': 0, 'https.port': 0, 'tcp.port': 0, 'plugin.port': 0, 'http.host': '127.0.0.1', 'https.host': '127.0.0.1', 'tcp.host': '127.0.0.1', 'plugin.host': '127.0.0.1',
+      dataDir, 'http.port': 0, 'https.port': 0, 'tcp.port': 0, 'plugin.port': 0, 'rtxSdk.port': 0, 'http.host': '127.0.0.1', 'https.host': '127.0.0.1', 'tcp.host': '127.0.0.1', 'plugin.host': '127.0.0.1', 'rtxSdk.host': '127.0.0.1',
       'log.level': 'silent',
       // a private console build (HUITONG_TEST_CONSOLE_DIR), so parallel work never serves a half-written admin/dist
       ...(process.env.HUITONG_TEST_CONSOLE_DIR ? { 'http.consoleDir': process.env.HUITONG_TEST_CONSOLE_DIR } : {}),

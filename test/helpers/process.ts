@@ -36,7 +36,7 @@ export async function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; in
 export async function startServerProcess(dataDir: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<ServerProcess> {
   const proc = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'serve', '--data', dataDir], {
     cwd: ROOT,
-    env: { ...process.env, HUITONG_HTTP_PORT: '0', HUITONG_HTTPS_PORT: '0', HUITONG_TCP_PORT: '0', HUITONG_HTTP_HOST: '127.0.0.1', HUITONG_HTTPS_HOST: '127.0.0.1', HUITONG_TCP_HOST: '127.0.0.1', HUITONG_PLUGIN_PORT: '0', HUITONG_PLUGIN_HOST: '127.0.0.1', HUITONG_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, HUITONG_HTTP_PORT: '0', HUITONG_HTTPS_PORT: '0', HUITONG_TCP_PORT: '0', HUITONG_HTTP_HOST: '127.0.0.1', HUITONG_HTTPS_HOST: '127.0.0.1', HUITONG_TCP_HOST: '127.0.0.1', HUITONG_PLUGIN_PORT: '0', HUITONG_PLUGIN_HOST: '127.0.0.1', HUITONG_RTX_SDK_PORT: '0', HUITONG_RTX_SDK_HOST: '127.0.0.1', HUITONG_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -12,7 +12,7 @@ import { runCli, startServerProcess, type ServerProcess } from '../helpers/proce
 
 const dir = tempDir(t, 'huitong-cli-');
 const data = ['--data', dir];
-const EPHEMERAL = { HUITONG_HTTP_PORT: '0', HUITONG_HTTPS_PORT: '0', HUITONG_TCP_PORT: '0', HUITONG_HTTP_HOST: '127.0.0.1', HUITONG_HTTPS_HOST: '127.0.0.1', HUITONG_TCP_HOST: '127.0.0.1', HUITONG_PLUGIN_PORT: '0', HUITONG_PLUGIN_HOST: '127.0.0.1' };
+const EPHEMERAL = { HUITONG_HTTP_PORT: '0', HUITONG_HTTPS_PORT: '0', HUITONG_TCP_PORT: '0', HUITONG_HTTP_HOST: '127.0.0.1', HUITONG_HTTPS_HOST: '127.0.0.1', HUITONG_TCP_HOST: '127.0.0.1', HUITONG_PLUGIN_PORT: '0', HUITONG_PLUGIN_HOST: '127.0.0.1', HUITONG_RTX_SDK_PORT: '0', HUITONG_RTX_SDK_HOST: '127.0.0.1' };
 const ALICE_PW = 'alice-secret-1';
 const BOB_OLD_PW = 'bob-secret-old';
 const BOB_PW = 'bob-secret-new-2';

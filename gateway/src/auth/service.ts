@@ -119,6 +119,39 @@ export class AuthService {
     return { user: admitted, device: dev, token };
   }
 
+  /**
+   * Checks an account's password without opening a session (the RTX-compatible Login.php and
+   * SendIM.cgi). Counts against the same per-address and per-account limits and lockout as
+   * logins, and goes to the login log (client `rtx-sdk`); the password is never logged.
+   * Resolves the user when the password is right and the user may log in; rejects with
+   * GW_RATE_LIMITED, GW_ACCOUNT_LOCKED, GW_AUTH_FAILED or the admission codes otherwise.
+   */
+  async checkPassword(account: string, password: string, address: string | null): Promise<UserRecord> {
+    const fail = async (code: GatewayError['code'], user: UserRecord | null, message?: string, retryAfterMs?: number): Promise<never> => {
+      await this.devices.logLogin({ account: account.slice(0, 128), userId: user?.id ?? null, deviceKey: null, client: 'rtx-sdk', address, ok: false, reason: code });
+      throw new GatewayError(code, message, retryAfterMs !== undefined ? { retryAfterMs } : undefined);
+    };
+    if (account.length === 0 || account.length > 128 || password.length > 1024) return fail('GW_AUTH_FAILED', null);
+    const addrWait = address ? this.perAddress.hit(address) : 0;
+    if (addrWait > 0) return fail('GW_RATE_LIMITED', null, 'too many login attempts from this address', addrWait);
+    const acctWait = this.perAccount.hit(account.toLowerCase());
+    if (acctWait > 0) return fail('GW_RATE_LIMITED', null, 'too many login attempts for this account', acctWait);
+    const locked = this.lockout.lockedFor(account);
+    if (locked > 0) return fail('GW_ACCOUNT_LOCKED', null, `too many failed logins; try again in ${Math.ceil(locked / 60000)} minute(s)`, locked);
+    const user = await this.directory.getUserByAccount(account);
+    const ok = user?.passwordHash && password ? await verifyPassword(password, user.passwordHash) : (await verifyPassword(password || 'x', await this.dummy()), false);
+    if (!user || !ok) {
+      this.lockout.fail(account);
+      return fail('GW_AUTH_FAILED', user);
+    }
+    if (user.blocked) return fail('GW_USER_BLOCKED', user);
+    if (user.status !== 'active') return fail('GW_USER_DISABLED', user);
+    if (!user.authorised) return fail('GW_USER_UNAUTHORISED', user);
+    this.lockout.succeed(account);
+    await this.devices.logLogin({ account: account.slice(0, 128), userId: user.id, deviceKey: null, client: 'rtx-sdk', address, ok: true, reason: null });
+    return user;
+  }
+
   private dummy(): Promise<string> {
     this.dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
     return this.dummyHash;

@@ -376,10 +376,11 @@ class DirectoryNames {
 }
 
 async function formatMessage(m: MessageView, names: DirectoryNames, client: HuitongClient, json: boolean): Promise<string> {
-  const to = m.to.kind === 'group' ? `group:${await names.group(m.to.id, client)}` : await names.user(m.to.id, client);
+  const to = m.to.kind === 'app' ? `app:${m.to.id}` : m.to.kind === 'group' ? `group:${await names.group(m.to.id, client)}` : await names.user(m.to.id, client);
   const text = describeBody(m);
-  if (json) return JSON.stringify({ seq: m.seq, id: m.id, from: m.fromAccount, to, kind: m.kind, text, ts: m.ts });
-  return `[${new Date(m.ts).toISOString()}] #${m.seq} ${m.fromAccount} -> ${to}: ${text}`;
+  const from = m.fromApp ? `app:${m.fromApp.id}` : m.fromAccount;
+  if (json) return JSON.stringify({ seq: m.seq, id: m.id, from, to, kind: m.kind, text, ts: m.ts });
+  return `[${new Date(m.ts).toISOString()}] #${m.seq} ${from} -> ${to}: ${text}`;
 }
 
 function report(err: unknown, io: ChatIo, a: ChatArgs): number {

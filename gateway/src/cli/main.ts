@@ -20,6 +20,7 @@ Usage:
   huitong user passwd <account> [--password P]  (reads the password from stdin when not given)
   huitong user show|block|unblock|authorise|deauthorise|disable|enable|delete <account>
   huitong user list [--query Q] [--limit N]
+  huitong user sign <account>                  an SSO signature for SignAuth.cgi (testing single sign-on)
   huitong user devices <account>
   huitong device offline|wipe <account> <device-id>
   huitong group create <name> --members a,b,c [--owner ACCOUNT]
@@ -206,7 +207,7 @@ export async function main(argv: string[]): Promise<number> {
         }
         if (sub === 'list') return print(await control(cfg, 'user.list', { query: v.query, limit: v.limit })), 0;
         if (sub === 'devices' && arg) return print(await control(cfg, 'device.list', { account: arg })), 0;
-        const simple = ['show', 'block', 'unblock', 'authorise', 'deauthorise', 'disable', 'enable', 'delete'];
+        const simple = ['show', 'block', 'unblock', 'authorise', 'deauthorise', 'disable', 'enable', 'delete', 'sign'];
         if (sub && simple.includes(sub) && arg) return print(await control(cfg, `user.${sub}`, { account: arg })), 0;
         break;
       }

@@ -53,6 +53,14 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    rtxSdk: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: 'Serve the RTX-compatible HTTP SDK (SendNotify.cgi, SendIM.cgi...) for scripts written for RTX' }),
+        host: Host('Address the RTX-compatible SDK listener binds to (callers are also checked against the rtxSdkAllowIps setting)'),
+        port: Port(8012, 'RTX-compatible HTTP SDK port (docs/protocol/rtx-sdk-compat.md)'),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     storage: Type.Object(
       {
         driver: Type.Union([Type.Literal('sqlite')], { default: 'sqlite', description: 'Storage backend (PostgreSQL comes with multi-node)' }),

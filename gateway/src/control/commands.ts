@@ -126,6 +126,9 @@ export const CONTROL_COMMANDS: Record<string, ControlCommand> = {
     return { account: u.account, exempt: a.exempt !== false };
   },
 
+  /** An SSO signature for the user, as the client request sso.sign gives (docs/protocol/rtx-sdk-compat.md). */
+  'user.sign': async (s, a) => s.sso.sign(await userByAccount(s, a)),
+
   'settings.get': async (s) => s.settings.get(),
   'settings.set': async (s, a) => {
     try {

@@ -299,6 +299,11 @@ export class DirectoryService {
     return this.repo.getUser(id);
   }
 
+  /** Ids of every active, authorised user (the recipients of a broadcast). */
+  activeUserIds(): Promise<UserId[]> {
+    return this.repo.activeUserIds();
+  }
+
   getUserByAccount(account: string) {
     return this.repo.getUserByAccount(account);
   }
@@ -374,6 +379,11 @@ export class DirectoryService {
 
   getGroup(id: GroupId) {
     return this.repo.getGroup(id);
+  }
+
+  /** The group carrying this external id (an RTX session key or group id), or null. */
+  groupByExternalId(externalId: string) {
+    return this.repo.groupByExternalId(externalId);
   }
 
   findGroupsByName(name: string) {

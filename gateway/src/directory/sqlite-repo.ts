@@ -62,6 +62,8 @@ export class SqliteDirectoryRepo implements DirectoryRepo {
       userByAccount: db.prepare('SELECT * FROM users WHERE account = ?'),
       userDepts: db.prepare('SELECT dept_id, is_main FROM user_departments WHERE user_id = ? ORDER BY is_main DESC, dept_id'),
       usersAfter: db.prepare('SELECT * FROM users WHERE id > ? ORDER BY id LIMIT ?'),
+      activeIds: db.prepare("SELECT id FROM users WHERE status = 'active' AND authorised = 1 ORDER BY id"),
+      groupByExt: db.prepare("SELECT id FROM groups WHERE external_id = ? ORDER BY (origin = 'rtx') DESC, id LIMIT 1"),
       insUser: db.prepare(`INSERT INTO users (account, name, pinyin, pinyin_initials, mobile, email, phone, title, gender, status, authorised,
         password_hash, sort_order, origin, external_id, version, created_at, updated_at)
         VALUES (@account, @name, @pinyin, @pinyinInitials, @mobile, @email, @phone, @title, @gender, @status, @authorised,
@@ -189,6 +191,15 @@ export class SqliteDirectoryRepo implements DirectoryRepo {
       out.push(...rows.map((r) => this.userFrom(r)));
     }
     return out;
+  }
+
+  async activeUserIds(): Promise<UserId[]> {
+    return (this.s.activeIds.pluck().all() as number[]) as UserId[];
+  }
+
+  async groupByExternalId(externalId: string): Promise<GroupRecord | null> {
+    const id = this.s.groupByExt.pluck().get(externalId) as number | undefined;
+    return id === undefined ? null : this.getGroup(id as GroupId);
   }
 
   async listUsers(after: UserId, limit: number): Promise<UserRecord[]> {

@@ -122,8 +122,12 @@ export interface DirectoryRepo {
   updateUser(id: UserId, patch: UserPatch, expectedRowVersion?: number): Promise<UserRecord>;
   deleteUser(id: UserId): Promise<void>;
   countUsers(filter?: { authorised?: boolean; status?: UserStatus }): Promise<number>;
+  /** Ids of every active, authorised user, in id order (broadcasts). */
+  activeUserIds(): Promise<UserId[]>;
 
   getGroup(id: GroupId): Promise<GroupRecord | null>;
+  /** The group with this external id (e.g. an RTX session key), preferring origin `rtx`; null if none. */
+  groupByExternalId(externalId: string): Promise<GroupRecord | null>;
   findGroupsByName(name: string): Promise<GroupRecord[]>;
   groupsOfUser(userId: UserId): Promise<GroupRecord[]>;
   groupMemberIds(id: GroupId): Promise<UserId[]>;

@@ -1,9 +1,23 @@
 import type { Conversation, MessageId, MessageKind, UserId } from '../protocol/client-v1.js';
 
+/** An app that sends messages (table `apps`); `rowId` is what messages store. */
+export interface AppRecord {
+  rowId: number;
+  key: string;
+  name: string;
+}
+
+/** A conversation as stored: an app's is its row id (AppRecord.rowId). */
+export type StoredConversation = Conversation | { kind: 'app'; id: number };
+
+/** The sender id an app's messages are stored with (user ids are positive). */
+export const appSenderId = (app: AppRecord): UserId => -app.rowId as UserId;
+
 export interface AppendItem {
+  /** A user, or appSenderId() for an app. */
   senderId: UserId;
   cmid: string;
-  conv: Conversation;
+  conv: StoredConversation;
   kind: MessageKind;
   /** JSON text of the body, validated by the service. */
   body: string;
@@ -25,7 +39,7 @@ export interface StoredMessage {
   id: MessageId;
   senderId: UserId;
   cmid: string;
-  conv: Conversation;
+  conv: StoredConversation;
   kind: MessageKind;
   body: string;
   mentions: UserId[] | null;
@@ -37,6 +51,8 @@ export interface StoredMessage {
 export interface InboxEntry extends StoredMessage {
   seq: number;
   senderAccount: string;
+  /** For a message in an app conversation: the app. */
+  app?: { key: string; name: string };
 }
 
 /**
@@ -60,4 +76,6 @@ export interface MessageRepo {
   readCount(id: MessageId): Promise<number>;
   /** True when the user uploaded the file or belongs to a conversation of a message carrying it. */
   canReadFile(userId: UserId, fileId: string): Promise<boolean>;
+  /** The app with this key, or null. */
+  appByKey(key: string): Promise<AppRecord | null>;
 }

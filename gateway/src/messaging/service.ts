@@ -14,7 +14,7 @@ import {
 } from '../protocol/client-v1.js';
 import { validateBody } from './validate.js';
 import { PAGE_BUDGET_BYTES } from '../directory/service.js';
-import type { AppendItem, AppendResult, InboxEntry, MessageRepo } from './repo.js';
+import { appSenderId, type AppRecord, type AppendItem, type AppendResult, type InboxEntry, type MessageRepo } from './repo.js';
 
 export interface SendRequest {
   senderId: UserId;
@@ -41,9 +41,24 @@ export interface SendAck {
   mentions?: UserId[];
 }
 
-/** What the sender is told about normalisation of its message. */
+/** A message from an app (not a person): a notification, a broadcast, later the open API's apps. */
+export interface AppSendRequest {
+  /** The app's key: `system` (SYSTEM_APP) for notifications from scripts and systems. */
+  appId: string;
+  /** The origin's id for this message (1–64 of [A-Za-z0-9._:-]); sending it again stores nothing new. */
+  cmid: string;
+  /** The users whose inbox gets it, or 'all': every active, authorised user. */
+  to: readonly UserId[] | 'all';
+  kind: unknown;
+  body: unknown;
+  /** The entry point, e.g. 'rtx-sdk'. */
+  origin: string;
+}
+
+/** What the sender is told about normalisation of its message; for an app, which app. */
 interface Normalised {
   normalised?: Pick<SendAck, 'body' | 'mentions'>;
+  app?: AppRecord;
 }
 
 interface Pending {
@@ -115,16 +130,21 @@ export class MessagingService {
       if (!members.includes(senderId)) throw new GatewayError('GW_NOT_MEMBER', 'you are not a member of this group');
       return members;
     }
-    let peer = this.recipientCache.get(to.id);
+    await this.checkRecipient(to.id);
+    return to.id === senderId ? [senderId] : [senderId, to.id];
+  }
+
+  /** Throws unless the user exists and may receive messages. */
+  private async checkRecipient(id: UserId): Promise<void> {
+    let peer = this.recipientCache.get(id);
     if (!peer) {
-      const u = await this.directory.getUser(to.id);
-      if (!u) throw new GatewayError('GW_NOT_FOUND', `user ${to.id} does not exist`);
+      const u = await this.directory.getUser(id);
+      if (!u) throw new GatewayError('GW_NOT_FOUND', `user ${id} does not exist`);
       peer = { account: u.account, active: u.status === 'active' };
       if (this.recipientCache.size > 100_000) this.recipientCache.clear();
-      this.recipientCache.set(to.id, peer);
+      this.recipientCache.set(id, peer);
     }
     if (!peer.active) throw new GatewayError('GW_RECIPIENT_UNAVAILABLE', `${peer.account} cannot receive messages`);
-    return to.id === senderId ? [senderId] : [senderId, to.id];
   }
 
   private parseConversation(to: unknown): Conversation {
@@ -189,6 +209,39 @@ export class MessagingService {
     };
   }
 
+  /**
+   * Sends one message from an app into the app's conversation of each recipient: the same path as
+   * send() (validated, de-duplicated by the app and `cmid`, stored in one transaction with every
+   * recipient's inbox seq, then delivered through the bus), so a broadcast to every user is one
+   * message with one inbox entry per user. An app's sends are kept in call order. Resolves once
+   * durable; `seq` is 0 (an app has no inbox). Apps send text, link and rich messages only.
+   */
+  async sendAsApp(req: AppSendRequest): Promise<SendAck> {
+    if (typeof req.appId !== 'string') throw new GatewayError('GW_BAD_REQUEST', 'appId is required');
+    const app = await this.repo.appByKey(req.appId);
+    if (!app) throw new GatewayError('GW_NOT_FOUND', `app ${req.appId} does not exist`);
+    return this.inOrder(appSenderId(app), () => this.prepareApp(app, req), '');
+  }
+
+  private async prepareApp(app: AppRecord, req: AppSendRequest): Promise<AppendItem & Normalised> {
+    if (this.closed) throw new GatewayError('GW_SERVER_SHUTDOWN');
+    if (typeof req.cmid !== 'string' || !CMID_RE.test(req.cmid)) throw new GatewayError('GW_BAD_REQUEST', 'cmid must be 1–64 characters of letters, digits, . _ : -');
+    if (req.kind !== 'text' && req.kind !== 'link' && req.kind !== 'rich') throw new GatewayError('GW_BAD_REQUEST', 'apps send text, link or rich messages');
+    const body = validateBody(req.kind, req.body);
+    let recipients: UserId[];
+    if (req.to === 'all') recipients = await this.directory.activeUserIds();
+    else {
+      if (!Array.isArray(req.to) || !req.to.every((x) => Number.isSafeInteger(x) && x > 0)) throw new GatewayError('GW_BAD_REQUEST', 'to must be user ids or "all"');
+      recipients = [...new Set(req.to)];
+      for (const id of recipients) await this.checkRecipient(id);
+    }
+    if (recipients.length === 0) throw new GatewayError('GW_BAD_REQUEST', 'the message has no recipients');
+    return {
+      senderId: appSenderId(app), cmid: req.cmid, conv: { kind: 'app', id: app.rowId }, kind: req.kind, body: JSON.stringify(body), mentions: null,
+      origin: req.origin, recipients, fileIds: [], app,
+    };
+  }
+
   private parseMentions(m: unknown): UserId[] | null {
     if (m === undefined || m === null) return null;
     if (!Array.isArray(m) || m.length > 100 || !m.every((x) => Number.isSafeInteger(x) && x > 0)) {
@@ -203,7 +256,7 @@ export class MessagingService {
       if (!Number.isSafeInteger(messageId)) throw new GatewayError('GW_BAD_REQUEST', 'messageId must be an integer');
       const m = await this.repo.getMessage(messageId as MessageId);
       if (!m || m.kind === 'recall') throw new GatewayError('GW_NOT_FOUND', 'no such message');
-      if (m.senderId !== senderId) throw new GatewayError('GW_FORBIDDEN', 'only the sender may recall a message');
+      if (m.senderId !== senderId || m.conv.kind === 'app') throw new GatewayError('GW_FORBIDDEN', 'only the sender may recall a message');
       if (Date.now() - m.createdAt > RECALL_WINDOW_MS) throw new GatewayError('GW_RECALL_EXPIRED', `messages can be recalled within ${RECALL_WINDOW_MS / 60000} minutes`);
       const recipients = m.conv.kind === 'group' ? await this.members(m.conv.id) : m.conv.id === senderId ? [senderId] : [senderId, m.conv.id];
       return {
@@ -214,10 +267,12 @@ export class MessagingService {
   }
 
   private enqueue(prepared: AppendItem & Normalised, senderAccount: string, originDeviceKey?: string): Promise<SendAck> {
-    const { normalised, ...item } = prepared;
+    const { normalised, app, ...item } = prepared;
     return new Promise<SendAck>((resolve, reject) => {
       const view: Omit<MessageView, 'seq'> = {
-        id: 0 as MessageId, cmid: item.cmid, from: item.senderId, fromAccount: senderAccount, to: item.conv,
+        id: 0 as MessageId, cmid: item.cmid, from: app ? (0 as UserId) : item.senderId, fromAccount: senderAccount,
+        ...(app ? { fromApp: { id: app.key, name: app.name } } : {}),
+        to: item.conv.kind === 'app' ? { kind: 'app', id: app?.key ?? '' } : item.conv,
         kind: item.kind, body: JSON.parse(item.body) as MessageView['body'], ts: 0, origin: item.origin,
         ...(item.mentions ? { mentions: item.mentions } : {}),
       };
@@ -316,7 +371,7 @@ export class MessagingService {
     const out = [];
     for (const id of ids as MessageId[]) {
       const m = await this.repo.getMessage(id);
-      if (!m) continue;
+      if (!m || m.conv.kind === 'app') continue;
       const members = m.conv.kind === 'group' ? await this.members(m.conv.id) : [m.senderId, m.conv.id];
       if (!members.includes(userId)) continue;
       out.push({ id, read: await this.repo.readCount(id), members: Math.max(members.length - 1, 1) });
@@ -339,8 +394,11 @@ export class MessagingService {
 }
 
 export function toView(e: InboxEntry): MessageView {
+  const app = e.conv.kind === 'app' ? (e.app ?? { key: String(e.conv.id), name: '' }) : null;
   return {
-    id: e.id, seq: e.seq, cmid: e.cmid, from: e.senderId, fromAccount: e.senderAccount, to: e.conv, kind: e.kind,
+    id: e.id, seq: e.seq, cmid: e.cmid, from: app ? (0 as UserId) : e.senderId, fromAccount: app ? '' : e.senderAccount,
+    ...(app ? { fromApp: { id: app.key, name: app.name } } : {}),
+    to: e.conv.kind === 'app' ? { kind: 'app', id: app?.key ?? '' } : e.conv, kind: e.kind,
     body: JSON.parse(e.body) as BodyByKind[MessageKind], ts: e.createdAt, origin: e.origin,
     ...(e.mentions ? { mentions: e.mentions } : {}), ...(e.recalledAt ? { recalled: true } : {}),
   };

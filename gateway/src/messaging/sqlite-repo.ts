@@ -1,16 +1,22 @@
 import type { Db } from '../storage/sqlite.js';
 import type { Conversation, MessageId, MessageKind, UserId } from '../protocol/client-v1.js';
-import type { AppendItem, AppendResult, InboxEntry, MessageRepo, StoredMessage } from './repo.js';
+import type { AppRecord, AppendItem, AppendResult, InboxEntry, MessageRepo, StoredConversation, StoredMessage } from './repo.js';
 
 interface MessageRow {
-  id: number; sender_id: number; cmid: string; conv_kind: 'user' | 'group'; conv_id: number; kind: string; body: string;
+  id: number; sender_id: number; cmid: string; conv_kind: 'user' | 'group' | 'app'; conv_id: number; kind: string; body: string;
   mentions: string | null; origin: string; created_at: number; recalled_at: number | null;
+}
+
+function convFrom(r: MessageRow): StoredConversation {
+  if (r.conv_kind === 'user') return { kind: 'user', id: r.conv_id as UserId };
+  if (r.conv_kind === 'app') return { kind: 'app', id: r.conv_id };
+  return { kind: 'group', id: r.conv_id as never };
 }
 
 function messageFrom(r: MessageRow): StoredMessage {
   return {
     id: r.id as MessageId, senderId: r.sender_id as UserId, cmid: r.cmid,
-    conv: r.conv_kind === 'user' ? { kind: 'user', id: r.conv_id as UserId } : { kind: 'group', id: r.conv_id as never },
+    conv: convFrom(r),
     kind: r.kind as MessageKind, body: r.body, mentions: r.mentions ? (JSON.parse(r.mentions) as UserId[]) : null,
     origin: r.origin, createdAt: r.created_at, recalledAt: r.recalled_at,
   };
@@ -31,8 +37,10 @@ export class SqliteMessageRepo implements MessageRepo {
       inbox: db.prepare('INSERT INTO inbox (user_id, seq, message_id) VALUES (?, ?, ?)'),
       msgFile: db.prepare('INSERT OR IGNORE INTO message_files (file_id, message_id) VALUES (?, ?)'),
       recall: db.prepare('UPDATE messages SET recalled_at = ? WHERE id = ? AND recalled_at IS NULL'),
-      after: db.prepare(`SELECT i.seq, m.*, u.account AS sender_account FROM inbox i JOIN messages m ON m.id = i.message_id
-        LEFT JOIN users u ON u.id = m.sender_id WHERE i.user_id = ? AND i.seq > ? ORDER BY i.seq LIMIT ?`),
+      after: db.prepare(`SELECT i.seq, m.*, u.account AS sender_account, a.key AS app_key, a.name AS app_name FROM inbox i JOIN messages m ON m.id = i.message_id
+        LEFT JOIN users u ON u.id = m.sender_id LEFT JOIN apps a ON m.conv_kind = 'app' AND a.id = m.conv_id
+        WHERE i.user_id = ? AND i.seq > ? ORDER BY i.seq LIMIT ?`),
+      appByKey: db.prepare('SELECT id, key, name FROM apps WHERE key = ?'),
       get: db.prepare('SELECT * FROM messages WHERE id = ?'),
       readGet: db.prepare('SELECT up_to FROM read_state WHERE user_id = ? AND conv_kind = ? AND conv_id = ?'),
       readSet: db.prepare(`INSERT INTO read_state (user_id, conv_kind, conv_id, up_to, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -111,8 +119,11 @@ export class SqliteMessageRepo implements MessageRepo {
   }
 
   async inboxAfter(userId: UserId, afterSeq: number, limit: number): Promise<InboxEntry[]> {
-    const rows = this.s.after.all(userId, afterSeq, limit) as (MessageRow & { seq: number; sender_account: string | null })[];
-    return rows.map((r) => ({ ...messageFrom(r), seq: r.seq, senderAccount: r.sender_account ?? '' }));
+    const rows = this.s.after.all(userId, afterSeq, limit) as (MessageRow & { seq: number; sender_account: string | null; app_key: string | null; app_name: string | null })[];
+    return rows.map((r) => ({
+      ...messageFrom(r), seq: r.seq, senderAccount: r.sender_account ?? '',
+      ...(r.app_key !== null ? { app: { key: r.app_key, name: r.app_name ?? r.app_key } } : {}),
+    }));
   }
 
   async lastSeq(userId: UserId): Promise<number> {
@@ -149,5 +160,10 @@ export class SqliteMessageRepo implements MessageRepo {
 
   async canReadFile(userId: UserId, fileId: string): Promise<boolean> {
     return this.s.canRead.get({ f: fileId, u: userId }) !== undefined;
+  }
+
+  async appByKey(key: string): Promise<AppRecord | null> {
+    const r = this.s.appByKey.get(key) as { id: number; key: string; name: string } | undefined;
+    return r ? { rowId: r.id, key: r.key, name: r.name } : null;
   }
 }

@@ -49,6 +49,7 @@ export enum ClientFrame {
   ReadCounts = 'msg.readcounts',
   Recall = 'msg.recall',
   CommandAck = 'device.cmd.ack',
+  SsoSign = 'sso.sign',
 }
 
 /** Frames the server sends. `result` and `error` answer a request by its `rid`; the rest are pushes. */
@@ -75,6 +76,17 @@ export interface DeviceInfo {
 }
 
 export type Conversation = { kind: 'user'; id: UserId } | { kind: 'group'; id: GroupId };
+/**
+ * A conversation with an app (a system or an integration, not a person): only apps write in it.
+ * `id` is the app's key; `system` is the built-in app of notifications (SendNotify, broadcasts).
+ */
+export type AppConversation = { kind: 'app'; id: string };
+/** Where a stored message lives: a person, a group or an app. */
+export type AnyConversation = Conversation | AppConversation;
+/** The built-in app that sends notifications from scripts and systems (RTX SendNotify.cgi). */
+export const SYSTEM_APP = Object.freeze({ id: 'system', name: '系统通知' });
+/** How long a signature from `sso.sign` stays valid. */
+export const SSO_SIGN_TTL_MS = 10 * 60_000;
 
 export type MessageKind = 'text' | 'image' | 'file' | 'link' | 'rich' | 'recall';
 
@@ -103,10 +115,14 @@ export interface MessageView {
   /** The recipient's inbox sequence number: 1, 2, 3... with no gaps, per user. */
   seq: number;
   cmid: string;
+  /** The sending person; 0 for a message from an app (then `fromApp` names it). */
   from: UserId;
+  /** The sender's account; '' for a message from an app. */
   fromAccount: string;
-  /** For 1:1 messages the addressee (not the reader); for group messages the group. */
-  to: Conversation;
+  /** For a message from an app: the app (its key and display name). */
+  fromApp?: { id: string; name: string };
+  /** For 1:1 messages the addressee (not the reader); for group messages the group; for app messages the app. */
+  to: AnyConversation;
   kind: MessageKind;
   body: BodyByKind[MessageKind];
   mentions?: UserId[];
@@ -190,6 +206,7 @@ export interface RequestPayload {
   [ClientFrame.ReadCounts]: { ids: MessageId[] };
   [ClientFrame.Recall]: { messageId: MessageId };
   [ClientFrame.CommandAck]: { id: number };
+  [ClientFrame.SsoSign]: Record<string, never>;
 }
 
 /** Result payloads, by the request's frame type. */
@@ -221,6 +238,8 @@ export interface ResultPayload {
   [ClientFrame.ReadCounts]: { counts: { id: MessageId; read: number; members: number }[] };
   [ClientFrame.Recall]: { id: MessageId; seq: number };
   [ClientFrame.CommandAck]: Record<string, never>;
+  /** A signature a web page passes to SignAuth.cgi (port 8012) with the user's account; valid until `expiresAt`. */
+  [ClientFrame.SsoSign]: { account: string; sign: string; expiresAt: number };
 }
 
 /** Push payloads, by frame type. */

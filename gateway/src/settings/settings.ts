@@ -1,4 +1,5 @@
 import type { Db } from '../storage/sqlite.js';
+import { ipAllowListProblem } from './ip-allow.js';
 
 /** Runtime settings an administrator changes while the server runs (the config file holds the rest). */
 export interface Settings {
@@ -14,6 +15,10 @@ export interface Settings {
   p2pFileMaxBytes: number;
   /** F-6.4: largest transfer to another company, bytes. */
   interCompanyFileMaxBytes: number;
+  /** F-10.3: who may call the RTX-compatible SDK port (8012): addresses and CIDR blocks, `*` = everyone. */
+  rtxSdkAllowIps: string;
+  /** F-10.3: how SendIM.cgi checks `pwd`: `user` (the sender's own password) or `none` (not checked). */
+  rtxSdkImPassword: string;
 }
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
@@ -23,7 +28,15 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   offlineFileMaxBytes: 100 * 1024 * 1024,
   p2pFileMaxBytes: 2 * 1024 * 1024 * 1024,
   interCompanyFileMaxBytes: 50 * 1024 * 1024,
+  rtxSdkAllowIps: '127.0.0.1/8,::1',
+  rtxSdkImPassword: 'user',
 });
+
+/** Checks beyond the type, for settings whose type alone does not say enough: a problem, or null. */
+const SETTING_CHECKS: Partial<Record<keyof Settings, (v: unknown) => string | null>> = {
+  rtxSdkAllowIps: ipAllowListProblem,
+  rtxSdkImPassword: (v) => (v === 'user' || v === 'none' ? null : 'must be "user" or "none"'),
+};
 
 /** Storage of settings. get() is cheap (cached); set() is durable before it returns. */
 export interface SettingsStore {
@@ -55,6 +68,8 @@ export class SqliteSettingsStore implements SettingsStore {
       for (const [k, v] of Object.entries(patch)) {
         if (!(k in DEFAULT_SETTINGS)) throw new Error(`unknown setting ${k}`);
         if (typeof v !== typeof DEFAULT_SETTINGS[k as keyof Settings]) throw new Error(`setting ${k}: wrong type`);
+        const problem = SETTING_CHECKS[k as keyof Settings]?.(v);
+        if (problem) throw new Error(`setting ${k}: ${problem}`);
         up.run(k, JSON.stringify(v), Date.now());
       }
     })();

@@ -230,6 +230,8 @@ export class ClientConnection implements Session {
       case ClientFrame.Recall:
         d.messaging.recall(me.id, me.account, p.messageId).then((ack) => this.reply(rid, { id: ack.id, seq: ack.seq }), (e: unknown) => this.handleError(rid, e));
         return;
+      case ClientFrame.SsoSign:
+        return this.reply(rid, d.sso.sign(me));
       case ClientFrame.CommandAck: {
         if (!Number.isSafeInteger(p.id)) throw new GatewayError('GW_BAD_REQUEST', 'id must be a command id');
         const ok = await d.auth.ackCommand(p.id as number, this.deviceId);

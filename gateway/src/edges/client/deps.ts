@@ -1,4 +1,5 @@
 import type { AuthService } from '../../auth/service.js';
+import type { SsoService } from '../../auth/sso.js';
 import type { DirectoryService } from '../../directory/service.js';
 import type { Logger } from '../../log.js';
 import type { MessagingService } from '../../messaging/service.js';
@@ -17,6 +18,7 @@ export interface EdgeMetrics {
 /** What the client edge needs: the services it calls and its limits. */
 export interface ClientEdgeDeps {
   auth: AuthService;
+  sso: SsoService;
   directory: DirectoryService;
   messaging: MessagingService;
   sessions: SessionRegistry;
