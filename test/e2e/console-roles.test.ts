@@ -170,14 +170,21 @@ if (browserReady(t)) {
     t.notOk(await east.getByRole('menuitem', { name: '管理员与角色' }).isVisible(), 'no administrators page in the menu without the right');
     await ep.shot('scoped-admin-org');
 
-    // inside the scope, from the console's page (the organisation page's edit forms are another worker's; the API call is the same one they send)
-    let r = await pageCall(east, 'PATCH', `/members/${d.zhang}`, { name: '张三丰', rowVersion: await rowVersion(gw, d.zhang) });
-    t.equal(r.status, 200, 'editing a member inside the scope succeeds');
-    t.equal((await directory.mustUser(d.zhang)).name, '张三丰');
-    r = await pageCall(east, 'POST', '/depts', { parentId: d.east, name: '上海' });
-    t.equal(r.status, 201, 'creating a department inside the scope succeeds');
-    const shanghai = r.body.id as DeptId;
-    r = await pageCall(east, 'PATCH', `/depts/${shanghai}`, { name: '上海办' });
+    // inside the scope, through the organisation page's own forms
+    await east.locator('#members-card tr[data-account="zhangsan"]').getByTestId('member-edit').click();
+    await east.locator('#member-name').fill('张三丰');
+    await east.locator('#member-save').click();
+    await east.locator('.member-drawer .ant-drawer-content').waitFor({ state: 'detached' });
+    await east.locator('#members-card tr[data-account="zhangsan"]').getByText('张三丰').waitFor();
+    t.equal((await directory.mustUser(d.zhang)).name, '张三丰', 'editing a member inside the scope in the UI succeeds');
+    // 华东 is still the selected department
+    await east.locator('#dept-add-child').click();
+    await east.locator('#dept-name-input').fill('上海');
+    await east.locator('#dept-name-ok').click();
+    await east.locator('.dept-tree [data-dept-name="上海"]').waitFor();
+    const shanghai = (await directory.childDepts(d.east)).find((x) => x.name === '上海')?.id as DeptId;
+    t.ok(shanghai, 'creating a department inside the scope in the UI succeeds');
+    let r = await pageCall(east, 'PATCH', `/depts/${shanghai}`, { name: '上海办' });
     t.equal(r.status, 200, 'renaming a department inside the scope succeeds');
 
     // outside the scope, from the same page
