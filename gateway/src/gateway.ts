@@ -112,11 +112,6 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
   });
   installErrorHandler(http, log);
   installErrorHandler(https, log);
-  // before any other route: its hooks guard every /api/admin route (headers, Origin check)
-  registerAdminAuthRoutes(http, { admin: services.admin });
-  registerOrgRoutes(http, { services });
-  registerMemberRoutes(http, { services });
-  registerExcelRoutes(http, { services });
   const tcp = createTcpServer(tlsMaterial, clientEdge.acceptTcp);
   let adminApp: FastifyInstance | null = null;
   let stopped = false;
@@ -134,9 +129,17 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
     ];
   };
 
-  registerGroupRoutes(http, { services });
-  registerSystemRoutes(http, { services, listeners });
-  registerRtxRoutes(http, { services, plugin });
+  // the console and its API on the HTTP listener (7080) and on HTTPS (7443), where the session cookie is Secure
+  for (const app of [http, https]) {
+    // before any other route: its hooks guard every /api/admin route (headers, Origin check)
+    registerAdminAuthRoutes(app, { admin: services.admin });
+    registerOrgRoutes(app, { services });
+    registerMemberRoutes(app, { services });
+    registerExcelRoutes(app, { services });
+    registerGroupRoutes(app, { services });
+    registerSystemRoutes(app, { services, listeners });
+    registerRtxRoutes(app, { services, plugin });
+  }
 
   await https.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false } });
   https.register(async (scope) => {
@@ -181,7 +184,7 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
     },
   });
   // last: the console's pages answer any GET the API routes did not take
-  registerConsole(http, { distDir: config.http.consoleDir || path.join(packageRoot(), 'admin', 'dist') });
+  for (const app of [http, https]) registerConsole(app, { distDir: config.http.consoleDir || path.join(packageRoot(), 'admin', 'dist') });
 
   const listenTcp = () =>
     new Promise<void>((resolve, reject) => {

@@ -24,7 +24,12 @@ function disposition(name: string): string {
  * the body into content-addressed storage; GET /files/:id streams it back to
  * members of a conversation that carries it (or its uploader).
  */
-export function registerFileRoutes(app: FastifyInstance, deps: { auth: AuthService; files: FileService; messaging: MessagingService }): void {
+export function registerFileRoutes(root: FastifyInstance, deps: { auth: AuthService; files: FileService; messaging: MessagingService }): void {
+  // in its own scope: the console's JSON API shares this listener
+  root.register(async (app) => fileRoutes(app, deps));
+}
+
+function fileRoutes(app: FastifyInstance, deps: { auth: AuthService; files: FileService; messaging: MessagingService }): void {
   // every upload is raw bytes, whatever Content-Type the client sends
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));

@@ -44,6 +44,8 @@ export function registerPublicRoutes(app: FastifyInstance, deps: PublicDeps): vo
       tcp: p.tcp ? `tls://${host}:${p.tcp}` : null,
       files: p.https ? `https://${host}:${p.https}/files` : null,
       console: p.http ? `http://${host}:${p.http}/` : null,
+      /** The same console over TLS (its session cookie is Secure): what administrators should use off the appliance. */
+      consoleHttps: p.https ? `https://${host}:${p.https}/` : null,
     };
   });
 
