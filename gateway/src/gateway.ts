@@ -11,6 +11,7 @@ import { installErrorHandler } from './edges/http/errors.js';
 import { registerFileRoutes } from './edges/http/files.js';
 import { registerConsole } from './edges/http/console.js';
 import { registerAdminAuthRoutes } from './admin/http.js';
+import { SETUP_CODE_FILE, SetupCode } from './admin/setup-code.js';
 import { registerExcelRoutes } from './excel/routes.js';
 import { registerGroupRoutes } from './admin/routes-groups.js';
 import { registerMemberRoutes } from './admin/routes-members.js';
@@ -87,6 +88,12 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
     throw new ConfigError('plugin.tls: false is allowed only with plugin.host on a loopback address (127.0.0.1, ::1, localhost)');
   }
   const services = buildServices(config, log, opts.vendorPublicKeyPem ? { vendorPublicKeyPem: opts.vendorPublicKeyPem } : {});
+  const setupCode = new SetupCode(path.join(config.dataDir, SETUP_CODE_FILE));
+  await services.admin.useSetupCode(setupCode);
+  if (await services.admin.needsSetup()) {
+    // the path, never the code: logs travel further than the data directory
+    log.info({ file: setupCode.file }, 'no administrator yet: open the console; from another machine the setup wizard asks for the code in this file ("huitong admin setup-code")');
+  }
   const tlsMaterial = opts.plaintext ? null : await ensureTls(config.dataDir, config.https.certFile, config.https.keyFile, config.publicHost);
   const sessions = new SessionRegistry(services.bus);
   const plugin = new PluginHub({ db: services.db, log: log.child({ edge: 'plugin' }), version: VERSION, enabled: config.plugin.enabled });

@@ -11,6 +11,7 @@ interface AdminForm {
   password: string;
   confirm: string;
   displayName?: string;
+  setupCode?: string;
 }
 
 /** First run: listeners (live), the first administrator, the licence state. */
@@ -21,6 +22,15 @@ export function SetupWizard({ onDone, extra }: { onDone(me: MeView): void; extra
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [me, setMe] = useState<MeView | null>(null);
+  // asked from another machine: the one-time code only someone on the appliance can read
+  const [codeRequired, setCodeRequired] = useState(false);
+
+  useEffect(() => {
+    api<{ needsSetup: boolean; setupCodeRequired?: boolean }>('GET', '/setup').then(
+      (s) => setCodeRequired(s.setupCodeRequired === true),
+      () => undefined,
+    );
+  }, []);
 
   const loadStatus = useCallback(async () => {
     try {
@@ -45,7 +55,7 @@ export function SetupWizard({ onDone, extra }: { onDone(me: MeView): void; extra
     setError(null);
     try {
       const view = await api<LoginView>('POST', '/setup/admin', {
-        body: { username: v.username, password: v.password, ...(v.displayName ? { displayName: v.displayName } : {}) },
+        body: { username: v.username, password: v.password, ...(v.displayName ? { displayName: v.displayName } : {}), ...(v.setupCode ? { setupCode: v.setupCode } : {}) },
       });
       rememberSession(view);
       setMe(view);
@@ -103,6 +113,11 @@ export function SetupWizard({ onDone, extra }: { onDone(me: MeView): void; extra
 
           {step === 1 && (
             <Form<AdminForm> layout="vertical" onFinish={(v) => void createAdmin(v)} style={{ maxWidth: 420 }}>
+              {codeRequired && (
+                <Form.Item name="setupCode" label={t('setup.code')} extra={t('setup.codeHelp')} rules={[{ required: true, message: t('setup.codeHelp') }]}>
+                  <Input autoComplete="off" spellCheck={false} maxLength={32} />
+                </Form.Item>
+              )}
               <Form.Item
                 name="username"
                 label={t('login.username')}

@@ -163,11 +163,14 @@ export function registerAdminAuthRoutes(app: FastifyInstance, deps: AdminHttpDep
 
   const userAgent = (req: FastifyRequest) => (typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null);
 
-  app.get(`${ADMIN_PREFIX}/setup`, async () => ({ needsSetup: await admin.needsSetup() }));
+  app.get(`${ADMIN_PREFIX}/setup`, async (req) => {
+    const needsSetup = await admin.needsSetup();
+    return needsSetup && (await admin.setupCodeRequired(req.ip)) ? { needsSetup, setupCodeRequired: true } : { needsSetup };
+  });
 
   app.post(`${ADMIN_PREFIX}/setup/admin`, { bodyLimit: SMALL_BODY_BYTES }, async (req, reply) => {
     const b = checkObject(req.body);
-    await admin.createFirstAdmin(b.username, b.password, b.displayName, req.ip);
+    await admin.createFirstAdmin(b.username, b.password, b.displayName, req.ip, b.setupCode);
     const result = await loggedIn(req, reply, await admin.login(b.username, b.password, req.ip, userAgent(req)));
     return reply.status(201).send(result);
   });

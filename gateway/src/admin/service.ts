@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hashPassword, verifyPassword } from '../auth/password.js';
 import { LockoutPolicy, WindowLimiter } from '../auth/rate-limit.js';
+import { isLoopback, type SetupCode } from './setup-code.js';
 import { hashToken } from '../auth/service.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { DeptId } from '../protocol/client-v1.js';
@@ -78,6 +79,7 @@ export class AdminService {
   private readonly lifetimeMs: number;
   private dummyHash: Promise<string> | null = null;
   private setupDone = false;
+  private setupCode: SetupCode | null = null;
 
   constructor(
     private readonly repo: AdminRepo,
@@ -94,6 +96,18 @@ export class AdminService {
 
   // ---- first run ----
 
+  /** Requires `code` for setup requests from other machines (see SetupCode); created now when setup is pending. */
+  async useSetupCode(code: SetupCode): Promise<void> {
+    this.setupCode = code;
+    if (await this.needsSetup()) code.ensure();
+    else code.remove();
+  }
+
+  /** Whether creating the first administrator from `address` needs the setup code. */
+  async setupCodeRequired(address: string | null): Promise<boolean> {
+    return this.setupCode !== null && !isLoopback(address) && (await this.needsSetup());
+  }
+
   /** True until the first administrator exists (then never again: the last super-administrator cannot be removed). */
   async needsSetup(): Promise<boolean> {
     if (this.setupDone) return false;
@@ -105,7 +119,15 @@ export class AdminService {
    * Creates the first administrator, holding the built-in super-admin role.
    * Only while none exists: a concurrent second call gets GW_CONFLICT.
    */
-  async createFirstAdmin(username: unknown, password: unknown, displayName?: unknown, address: string | null = null): Promise<AdminView> {
+  async createFirstAdmin(username: unknown, password: unknown, displayName?: unknown, address: string | null = null, setupCode?: unknown): Promise<AdminView> {
+    if (await this.setupCodeRequired(address)) {
+      // guessing is throttled like logins from that address
+      const wait = this.perAddress.hit(`setup:${address}`, this.now());
+      if (wait > 0) throw new GatewayError('GW_RATE_LIMITED', 'too many setup attempts from this address', { retryAfterMs: wait });
+      if (!this.setupCode!.matches(setupCode)) {
+        throw new GatewayError('GW_FORBIDDEN', `from another machine the setup code is needed: read ${this.setupCode!.file} on the appliance, or run "huitong admin setup-code"`, { details: { setupCodeRequired: true } });
+      }
+    }
     const name = checkUsername(username);
     const pw = checkNewPassword(password);
     const shown = checkDisplayName(displayName);
@@ -113,6 +135,7 @@ export class AdminService {
     const acct = await this.repo.createFirstAccount(name, shown, await hashPassword(pw), this.now());
     this.setupDone = true;
     if (!acct) throw new GatewayError('GW_CONFLICT', 'an administrator already exists; log in instead');
+    this.setupCode?.remove();
     const view = await this.view(acct);
     await this.logAction({ id: acct.id, username: acct.username }, 'admin.setup', adminTarget(acct), null, view, address);
     return view;

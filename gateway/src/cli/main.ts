@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import path from 'node:path';
+import { SETUP_CODE_FILE, SetupCode } from '../admin/setup-code.js';
 import { ConfigError, loadConfig, sampleConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { CONTROL_COMMANDS } from '../control/commands.js';
@@ -26,6 +28,7 @@ Usage:
   huitong group create <name> --members a,b,c [--owner ACCOUNT]
   huitong group exempt <account> [--off]       (may create groups beyond the member limit)
   huitong settings get | settings set KEY=VALUE...
+  huitong admin setup-code                               (the one-time code the setup wizard asks for from another machine)
   huitong admin reset-password <username> [--password P]  (console administrator; reads stdin when not given)
   huitong demo seed [--users N] [--password P]
   huitong license keygen --out DIR             (vendor) makes the licence key pair
@@ -234,6 +237,12 @@ export async function main(argv: string[]): Promise<number> {
         }
         break;
       case 'admin':
+        if (sub === 'setup-code') {
+          // read on the appliance itself: whoever can read the data directory may set it up
+          const code = new SetupCode(path.join(cfg.dataDir, SETUP_CODE_FILE)).read();
+          if (!code) return fail('no setup code: the administrator exists already (or the server has not started yet)', EXIT_CODES.FAILURE);
+          return process.stdout.write(`${code}\n`), 0;
+        }
         if (sub === 'reset-password' && arg) {
           const password = v.password ?? (await readPasswordFromStdin());
           return print(await control(cfg, 'admin.reset-password', { username: arg, password })), 0;
