@@ -17,6 +17,7 @@ const LOADERS = {
   access: () => import('./pages/Access'),
   admins: () => import('./pages/Admins'),
   excel: () => import('./pages/Excel'),
+  rtx: () => import('./pages/Rtx'),
 };
 const OrgPage = lazy(LOADERS.org);
 const GroupsPage = lazy(LOADERS.groups);
@@ -24,9 +25,10 @@ const LogsPage = lazy(LOADERS.logs);
 const AccessPage = lazy(LOADERS.access);
 const AdminsPage = lazy(LOADERS.admins);
 const ExcelPage = lazy(LOADERS.excel);
+const RtxPage = lazy(LOADERS.rtx);
 
 type Right = MeView['rights'][number];
-type PageKey = 'org' | 'access' | 'groups' | 'excel' | 'admins' | 'licence' | 'logs';
+type PageKey = 'org' | 'access' | 'groups' | 'excel' | 'admins' | 'licence' | 'logs' | 'rtx';
 
 const PAGES: { key: PageKey; label: MessageKey; rights: string[] }[] = [
   { key: 'org', label: 'menu.org', rights: [] },
@@ -35,6 +37,7 @@ const PAGES: { key: PageKey; label: MessageKey; rights: string[] }[] = [
   { key: 'excel', label: 'menu.excel', rights: ['members'] },
   { key: 'admins', label: 'menu.admins', rights: ['admins'] },
   { key: 'licence', label: 'menu.licence', rights: ['licence'] },
+  { key: 'rtx', label: 'menu.rtx', rights: ['settings'] },
   { key: 'logs', label: 'menu.logs', rights: ['logs'] },
 ];
 
@@ -61,6 +64,33 @@ function LanguageSwitch() {
     <Button size="small" onClick={() => setLang(lang === 'zh' ? 'en' : 'zh')}>
       {t('language')}
     </Button>
+  );
+}
+
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/;
+
+/** Over plain HTTP from another machine, the session cookie crosses the network in clear: say so, and where HTTPS is. */
+function PlainHttpWarning() {
+  const { t } = useI18n();
+  const [https, setHttps] = useState<string | null>(null);
+  const plain = window.location.protocol === 'http:' && !LOOPBACK.test(window.location.hostname);
+  useEffect(() => {
+    if (!plain) return;
+    fetch('/api/server-info', { credentials: 'omit' })
+      .then((r) => r.json() as Promise<{ consoleHttps?: string | null }>)
+      .then((info) => setHttps(info.consoleHttps ?? null))
+      .catch(() => undefined);
+  }, [plain]);
+  if (!plain) return null;
+  return (
+    <Alert
+      id="plain-http-warning"
+      type="warning"
+      showIcon
+      style={{ marginBottom: 16 }}
+      message={t('plainHttp')}
+      description={https ? <a href={https}>{https}</a> : null}
+    />
   );
 }
 
@@ -112,6 +142,7 @@ function Shell({ me, onLoggedOut }: { me: MeView; onLoggedOut(): void }) {
           </Space>
         </Layout.Header>
         <Layout.Content style={{ padding: 16 }}>
+          <PlainHttpWarning />
           {!allowed ? (
             <Alert type="warning" showIcon message={t('noRight')} />
           ) : (
@@ -123,6 +154,7 @@ function Shell({ me, onLoggedOut }: { me: MeView; onLoggedOut(): void }) {
               {page === 'access' && <AccessPage />}
               {page === 'admins' && <AdminsPage me={me} />}
               {page === 'excel' && <ExcelPage />}
+              {page === 'rtx' && <RtxPage me={me} />}
             </Suspense>
           )}
         </Layout.Content>

@@ -7,15 +7,16 @@ import * as groups from './messages/groups';
 import * as licence from './messages/licence';
 import * as logs from './messages/logs';
 import * as org from './messages/org';
+import * as rtx from './messages/rtx';
 
 export type Lang = 'zh' | 'en';
 
 /** One module per console area, so each page's messages live beside each other; keys never repeat across modules. */
-const zh = { ...core.zh, ...org.zh, ...groups.zh, ...access.zh, ...admins.zh, ...excel.zh, ...licence.zh, ...logs.zh };
+const zh = { ...core.zh, ...org.zh, ...groups.zh, ...access.zh, ...admins.zh, ...excel.zh, ...licence.zh, ...logs.zh, ...rtx.zh };
 
 export type MessageKey = keyof typeof zh;
 
-const en: Record<MessageKey, string> = { ...core.en, ...org.en, ...groups.en, ...access.en, ...admins.en, ...excel.en, ...licence.en, ...logs.en };
+const en: Record<MessageKey, string> = { ...core.en, ...org.en, ...groups.en, ...access.en, ...admins.en, ...excel.en, ...licence.en, ...logs.en, ...rtx.en };
 
 export const dictionaries: Record<Lang, Record<MessageKey, string>> = { zh, en };
 

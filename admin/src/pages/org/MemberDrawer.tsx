@@ -1,4 +1,4 @@
-import { Alert, App as AntApp, Button, Checkbox, Col, Descriptions, Drawer, Form, Input, InputNumber, Radio, Row, Space, Spin, Tabs, Tag } from 'antd';
+import { Alert, App as AntApp, Button, Checkbox, Col, ConfigProvider, Descriptions, Drawer, Form, Input, InputNumber, Radio, Row, Space, Spin, Tabs, Tag } from 'antd';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { DeptNodeView, MemberCreateInput, MemberGender, MemberPatchInput, MemberView } from '../../../../gateway/src/admin/api-types-org';
 import { api, ApiError, errorMessage } from '../../api';
@@ -86,6 +86,10 @@ export function MemberDrawer({ mode, canEditMembers, canAuthorise, canDevices, o
   const [keptDraft, setKeptDraft] = useState<Draft | null>(null);
   const [tab, setTab] = useState<string>(mode.kind === 'edit' ? (mode.tab ?? 'profile') : 'profile');
   const readOnly = !canEditMembers;
+  // fields RTX owns are synced from RTX (docs/protocol/rtx-bridge-v1.md): the server refuses edits (GW_RTX_OWNED)
+  const rtxOwned = (member ?? (mode.kind === 'edit' ? mode.member : null))?.origin === 'rtx';
+  const owned = rtxOwned ? { tooltip: t('rtx.owned'), rules: [] } : {};
+  const ownedInput = rtxOwned ? { disabled: true, title: t('rtx.owned') } : {};
 
   const memberId = mode.kind === 'edit' ? mode.member.id : null;
   const load = useCallback(async () => {
@@ -239,9 +243,18 @@ export function MemberDrawer({ mode, canEditMembers, canAuthorise, canDevices, o
             <Tag color={member.status === 'active' ? 'green' : 'default'}>{member.status === 'active' ? t('org.active') : t('org.disabled')}</Tag>
           </Descriptions.Item>
           <Descriptions.Item label={t('org.authorised')}>{member.authorised ? t('org.yes') : t('org.no')}</Descriptions.Item>
-          <Descriptions.Item label={t('org.origin')}>{member.origin}</Descriptions.Item>
+          <Descriptions.Item label={t('org.origin')}>
+            {member.origin === 'rtx' ? (
+              <Tag id="member-rtx-tag" color="purple">
+                {t('rtx.tag')}
+              </Tag>
+            ) : (
+              member.origin
+            )}
+          </Descriptions.Item>
         </Descriptions>
       )}
+      {rtxOwned && !readOnly && <Alert id="member-rtx-note" type="info" showIcon message={t('rtx.ownedNote')} style={{ marginBottom: 16 }} />}
       <Form form={form} layout="vertical" name="member" initialValues={initial} disabled={readOnly} requiredMark>
         <Row gutter={16}>
           <Col span={12}>
@@ -250,36 +263,44 @@ export function MemberDrawer({ mode, canEditMembers, canAuthorise, canDevices, o
             </Form.Item>
           </Col>
           <Col span={12}>
-            <Form.Item name="name" label={t('org.name')} rules={rules.name}>
-              <Input id="member-name" maxLength={64} />
+            <Form.Item name="name" label={t('org.name')} rules={rules.name} {...owned}>
+              <Input id="member-name" maxLength={64} {...ownedInput} />
             </Form.Item>
           </Col>
         </Row>
-        <MemberDeptFields known={known} idPrefix="member" />
+        {rtxOwned ? (
+          <div title={t('rtx.owned')} data-testid="member-rtx-depts">
+            <ConfigProvider componentDisabled>
+              <MemberDeptFields known={known} idPrefix="member" />
+            </ConfigProvider>
+          </div>
+        ) : (
+          <MemberDeptFields known={known} idPrefix="member" />
+        )}
         <Row gutter={16}>
           <Col span={12}>
-            <Form.Item name="mobile" label={t('org.mobile')} rules={rules.mobile}>
-              <Input id="member-mobile" maxLength={32} />
+            <Form.Item name="mobile" label={t('org.mobile')} rules={rules.mobile} {...owned}>
+              <Input id="member-mobile" maxLength={32} {...ownedInput} />
             </Form.Item>
           </Col>
           <Col span={12}>
-            <Form.Item name="phone" label={t('org.phone')} rules={rules.phone}>
-              <Input id="member-phone" maxLength={32} />
+            <Form.Item name="phone" label={t('org.phone')} rules={rules.phone} {...owned}>
+              <Input id="member-phone" maxLength={32} {...ownedInput} />
             </Form.Item>
           </Col>
           <Col span={12}>
-            <Form.Item name="email" label={t('org.email')} rules={rules.email}>
-              <Input id="member-email" maxLength={320} />
+            <Form.Item name="email" label={t('org.email')} rules={rules.email} {...owned}>
+              <Input id="member-email" maxLength={320} {...ownedInput} />
             </Form.Item>
           </Col>
           <Col span={12}>
-            <Form.Item name="title" label={t('org.title')} rules={rules.title}>
-              <Input id="member-title" maxLength={64} />
+            <Form.Item name="title" label={t('org.title')} rules={rules.title} {...owned}>
+              <Input id="member-title" maxLength={64} {...ownedInput} />
             </Form.Item>
           </Col>
           <Col span={12}>
-            <Form.Item name="gender" label={t('org.gender')}>
-              <Radio.Group id="member-gender">
+            <Form.Item name="gender" label={t('org.gender')} {...owned}>
+              <Radio.Group id="member-gender" {...ownedInput}>
                 <Radio value="male">{t('org.gender.male')}</Radio>
                 <Radio value="female">{t('org.gender.female')}</Radio>
                 <Radio value="unknown">{t('org.gender.unknown')}</Radio>

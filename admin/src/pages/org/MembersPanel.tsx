@@ -173,6 +173,13 @@ export function MembersPanel({ dept, rights, onDeptsChanged }: MembersPanelProps
                   <Typography.Link onClick={() => setDrawer({ kind: 'edit', member: m })}>{m.name}</Typography.Link>
                   <Typography.Text type="secondary" style={{ fontSize: 12 }}>
                     {m.account}
+                    {m.origin === 'rtx' && (
+                      <Tooltip title={t('rtx.owned')}>
+                        <Tag color="purple" data-testid="member-rtx-tag" style={{ marginInlineStart: 6, fontSize: 11, lineHeight: '16px', paddingInline: 4 }}>
+                          {t('rtx.tag')}
+                        </Tag>
+                      </Tooltip>
+                    )}
                   </Typography.Text>
                 </Space>
               ),
