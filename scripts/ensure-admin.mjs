@@ -1,4 +1,5 @@
-// Builds the admin console (admin/dist) when it has not been built yet; used by `npm start`.
+// Builds the admin console (admin/dist) when it has not been built yet; used by `npm start` and,
+// before the suite, by `npm test` (the end-to-end files run in parallel and must not each build it).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';

@@ -4,7 +4,7 @@
  * elsewhere the e2e files skip with a visible reason.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { ROOT } from './process.js';
@@ -22,6 +22,38 @@ interface Planner {
 let built = false;
 
 /**
+ * Builds the console into `dist` unless another test process is doing it
+ * (`npm test` builds it first; this is for e2e files run on their own, maybe
+ * in parallel): the first process takes a lock directory, the others wait
+ * for index.html.
+ */
+function buildConsoleOnce(dist: string): void {
+  const lock = `${dist}.building`;
+  let mine = false;
+  try {
+    mkdirSync(lock);
+    mine = true;
+  } catch {
+    // someone else is building
+  }
+  if (mine) {
+    try {
+      const outDir = process.env.HUITONG_TEST_CONSOLE_DIR ? ['--', '--outDir', dist, '--emptyOutDir'] : [];
+      execFileSync('npm', ['run', 'build:admin', '--silent', ...outDir], { cwd: ROOT, stdio: 'ignore' });
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+    return;
+  }
+  const deadline = Date.now() + 180_000;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (!existsSync(path.join(dist, 'index.html')) || existsSync(lock)) {
+    if (Date.now() > deadline) throw new Error(`the console build in ${dist} did not finish within 3 minutes`);
+    Atomics.wait(pause, 0, 0, 200);
+  }
+}
+
+/**
  * True when the browser is there (and the console is built); otherwise plans
  * the file as skipped, or throws under CI. Call once at the top of an e2e file.
  */
@@ -32,10 +64,7 @@ export function browserReady(t: Planner): boolean {
     return false;
   }
   const dist = process.env.HUITONG_TEST_CONSOLE_DIR || path.join(ROOT, 'admin', 'dist');
-  if (!built && !existsSync(path.join(dist, 'index.html'))) {
-    const outDir = process.env.HUITONG_TEST_CONSOLE_DIR ? ['--', '--outDir', dist, '--emptyOutDir'] : [];
-    execFileSync('npm', ['run', 'build:admin', '--silent', ...outDir], { cwd: ROOT, stdio: 'ignore' });
-  }
+  if (!built && !existsSync(path.join(dist, 'index.html'))) buildConsoleOnce(dist);
   built = true;
   mkdirSync(ARTIFACTS, { recursive: true });
   return true;
