@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import type net from 'node:net';
 import path from 'node:path';
@@ -18,6 +19,9 @@ import { registerMemberRoutes } from './admin/routes-members.js';
 import { registerOrgRoutes } from './admin/routes-org.js';
 import { registerSystemRoutes } from './admin/routes-system.js';
 import { registerRtxRoutes } from './admin/routes-rtx.js';
+import { registerRtxSyncRoutes } from './admin/routes-rtx-sync.js';
+import { RtxBridge } from './rtx/bridge.js';
+import { LocalAdapter } from './rtx/local-adapter.js';
 import { ConfigError } from './config/load.js';
 import { PluginHub } from './edges/plugin/hub.js';
 import { PluginServer } from './edges/plugin/server.js';
@@ -49,6 +53,8 @@ export interface Gateway {
   readonly https: FastifyInstance;
   /** The RTX plugin channel as services use it (docs/protocol/plugin-v1.md). */
   readonly plugin: PluginHub;
+  /** The gateway's RTX service on the plugin channel (docs/protocol/rtx-bridge-v1.md). */
+  readonly rtx: RtxBridge;
   /** Actual bound ports (after start), useful when the config says 0. */
   ports(): { http: number | null; https: number | null; tcp: number | null; plugin: number | null; rtxSdk: number | null };
   urls(): { http: string; wss: string; tcp: string; plugin: string | null };
@@ -99,7 +105,22 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
   const plugin = new PluginHub({ db: services.db, log: log.child({ edge: 'plugin' }), version: VERSION, enabled: config.plugin.enabled });
   const pluginTls = config.plugin.tls ? tlsMaterial : null;
   const pluginServer = config.plugin.enabled ? new PluginServer({ hub: plugin, codes: services.rtxCode, log: log.child({ edge: 'plugin' }), tls: pluginTls }) : null;
-  const stopCodeWatch = services.rtxCode.onRegenerate(() => plugin.disconnect('GW_PLUGIN_CODE_CHANGED', 'the connection code was regenerated; enter the new code in the adapter'));
+  // registers its payload handlers now, before the hub starts
+  const rtx = new RtxBridge({
+    hub: plugin, db: services.db, bus: services.bus, sync: services.rtxSync, messaging: services.messaging, directory: services.directory,
+    presence: sessions, log: log.child({ service: 'rtx' }),
+  });
+  if (config.rtxLocal.enabled && !config.plugin.enabled) throw new ConfigError('rtxLocal.enabled needs plugin.enabled: the in-process adapter connects to the plugin channel');
+  const localAdapter = config.rtxLocal.enabled
+    ? new LocalAdapter({
+      config, log: log.child({ service: 'rtx-adapter' }), port: () => pluginServer?.port() ?? null, code: () => services.rtxCode.current().code,
+      fingerprint256: pluginTls ? new X509Certificate(pluginTls.cert).fingerprint256 : null,
+    })
+    : null;
+  const stopCodeWatch = services.rtxCode.onRegenerate(() => {
+    plugin.disconnect('GW_PLUGIN_CODE_CHANGED', 'the connection code was regenerated; enter the new code in the adapter');
+    void localAdapter?.restart();
+  });
   const rtxSdk = config.rtxSdk.enabled
     ? new RtxCompatServer({
       messaging: services.messaging, directory: services.directory, auth: services.auth, sso: services.sso, sessions, settings: services.settings,
@@ -146,6 +167,7 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
     registerGroupRoutes(app, { services });
     registerSystemRoutes(app, { services, listeners });
     registerRtxRoutes(app, { services, plugin });
+    registerRtxSyncRoutes(app, { services });
   }
 
   await https.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false } });
@@ -203,7 +225,7 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
     });
 
   const gw: Gateway = {
-    config, services, sessions, clientEdge, http, https, plugin,
+    config, services, sessions, clientEdge, http, https, plugin, rtx,
     ports,
     urls() {
       const p = ports();
@@ -219,8 +241,10 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
         await listenTcp();
         services.rtxCode.current(); // generated on first start, so the console can show it
         await plugin.start();
+        rtx.start();
         await pluginServer?.listen(config.plugin.port, config.plugin.host);
         await rtxSdk?.listen(config.rtxSdk.port, config.rtxSdk.host);
+        await localAdapter?.start();
       } catch (e) {
         await gw.stop();
         if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new StartupError('port_in_use', (e as Error).message);
@@ -233,6 +257,8 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
       clientEdge.stop();
       sessions.stop();
       stopCodeWatch();
+      rtx.stop();
+      await localAdapter?.stop().catch((e: unknown) => log.warn({ err: e }, 'stopping the in-process RTX adapter failed'));
       await plugin.close();
       await Promise.allSettled([
         pluginServer?.close(),

@@ -19,6 +19,8 @@ import { MessagingService } from './messaging/service.js';
 import { SqliteMessageRepo } from './messaging/sqlite-repo.js';
 import { SqliteSettingsStore, type SettingsStore } from './settings/settings.js';
 import { ConnectionCodeService } from './settings/connection-code.js';
+import { SqliteSyncStore } from './rtx/sqlite-sync.js';
+import { RtxSyncService } from './rtx/sync-service.js';
 import { openDatabase, packageRoot, type Db } from './storage/sqlite.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -39,6 +41,8 @@ export interface Services {
   rtxCode: ConnectionCodeService;
   /** SSO signatures and session keys (sso.sign, SignAuth.cgi, GetSession.cgi). */
   sso: SsoService;
+  /** The RTX org sync: snapshots from the adapter and export XML imports (issue 4, F-3.7). */
+  rtxSync: RtxSyncService;
   /** Stores everything queued and closes the database. */
   close(): Promise<void>;
 }
@@ -65,12 +69,25 @@ export function buildServices(config: Readonly<Config>, log: Logger, opts: { sea
   const admin = new AdminService(new SqliteAdminRepo(db), directoryDeptTree(directory), config.auth);
   const files = new FileService(config.dataDir, new SqliteFileRepo(db), settings);
   const messaging = new MessagingService(new SqliteMessageRepo(db), directory, bus, files, config.storage.groupCommitMaxBatch);
+  const rtxSync = new RtxSyncService({
+    store: new SqliteSyncStore(db), settings, bus, log: log.child({ service: 'rtx-sync' }),
+    seats: {
+      async free() {
+        const s = await licence.status();
+        return s.state === 'expired' ? 0 : Math.max(0, s.seats - s.used);
+      },
+      withSeats: (extra, fn) => licence.withSeats(extra, fn),
+    },
+    actionLog: (action, target, before, after) => admin.logAction({ id: null, username: 'rtx-sync' }, action, target, before, after, null),
+  });
   log.debug({ file: databaseFile(config) }, 'database open');
   return {
     db, bus, settings, directory, auth, messaging, files, licence, admin,
     rtxCode: new ConnectionCodeService(db),
     sso: new SsoService(db, directory),
+    rtxSync,
     async close() {
+      await rtxSync.idle();
       await messaging.close();
       await devices.flush();
       db.close();

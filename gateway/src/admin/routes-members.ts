@@ -20,6 +20,7 @@ import type {
 import { actionContext, ADMIN_PREFIX, requireAdmin } from './http.js';
 import { targets, type AdminPrincipal, type ScopeTarget } from './rbac.js';
 import { Right } from './rights.js';
+import { checkRtxOwnedUserEdit } from '../rtx/owned.js';
 import { body, boolField, deptMap, deptPath, idField, intField, MAX_ORDER, ORG_BODY_BYTES, query, strField, type OrgRouteDeps } from './routes-org.js';
 
 export const MAX_MEMBER_PAGE = 200;
@@ -217,6 +218,7 @@ export function registerMemberRoutes(app: FastifyInstance, deps: OrgRouteDeps): 
     if (Object.keys(edit).length === 0) throw bad(`give at least one of ${PROFILE_FIELDS.join(', ')}`);
     const cur = await mustUser(id);
     await admin.authorise(ctx.admin, Right.Members, targets.member(deptIdsOf(cur)));
+    checkRtxOwnedUserEdit(cur, edit);
     if (edit.deptIds !== undefined || edit.mainDeptId !== undefined) {
       await admin.authorise(ctx.admin, Right.Members, targets.memberMove(deptIdsOf(cur), edit.deptIds ?? deptIdsOf(cur)));
     }

@@ -7,6 +7,7 @@ import type { DeptCreateInput, DeptListView, DeptNodeView, DeptPatchInput } from
 import { actionContext, ADMIN_PREFIX, requireAdmin } from './http.js';
 import { targets } from './rbac.js';
 import { Right } from './rights.js';
+import { checkRtxOwnedDeptPatch } from '../rtx/owned.js';
 
 /** Bodies of the organisation and member routes are small. */
 export const ORG_BODY_BYTES = 64 * 1024;
@@ -171,6 +172,7 @@ export function registerOrgRoutes(app: FastifyInstance, deps: OrgRouteDeps): voi
     if (name === undefined && parentId === undefined && order === undefined) throw bad('give at least one of name, parentId, order');
     const byId = await deptMap(services);
     const cur = mustDept(byId, id);
+    checkRtxOwnedDeptPatch(cur, { ...(name !== undefined ? { name } : {}), ...(parentId !== undefined ? { parentId } : {}), ...(order !== undefined ? { order } : {}) });
     const moving = parentId !== undefined && parentId !== cur.parentId;
     if (moving) {
       if (parentId !== null) mustDept(byId, parentId);

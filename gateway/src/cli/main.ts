@@ -34,6 +34,8 @@ Usage:
   huitong license keygen --out DIR             (vendor) makes the licence key pair
   huitong license issue --private-key FILE --company C --seats N --expires YYYY-MM-DD [--issued YYYY-MM-DD] [--id ID] [--out FILE]
   huitong rtx code [--regenerate]              the RTX integration's connection code
+  huitong rtx sync | rtx runs [--limit N]      ask the RTX adapter for the org now; the latest sync runs
+  huitong rtx import-xml FILE [--dry-run]      import an RTX export XML file (departments, users, groups)
   huitong license import FILE | license show | license history
   huitong license request expand|renew [--seats N] [--expires YYYY-MM-DD] --name NAME (--phone P | --email E) [--note T] [--out FILE]
   huitong chat --server wss://HOST:7443 [--insecure] --user U --password P send <account | group:NAME> <text>

@@ -61,6 +61,15 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    rtxLocal: Type.Object(
+      {
+        enabled: Type.Boolean({ default: false, description: 'Deployment mode A: run the RTX adapter inside the gateway, connected to its own plugin channel (the RTX server is reachable from this host)' }),
+        sdkUrl: Type.String({ default: '', description: "The RTX server's HTTP SDK, e.g. http://rtx-host:8012 (sends messages, reads presence; empty = none)" }),
+        exportXml: Type.String({ default: '', description: 'RTX Manager export XML file the org is read from, watched for changes (empty = none)' }),
+        imwatchDir: Type.String({ default: '', description: "RTX IMWatch log folder (e.g. a share of the RTX host's folder) for capturing RTX users' messages (empty = none)" }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     storage: Type.Object(
       {
         driver: Type.Union([Type.Literal('sqlite')], { default: 'sqlite', description: 'Storage backend (PostgreSQL comes with multi-node)' }),

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { passwordProblem } from '../auth/password.js';
 import { hashPassword } from '../auth/password.js';
 import { userView, deptView } from '../directory/service.js';
@@ -141,6 +142,26 @@ export const CONTROL_COMMANDS: Record<string, ControlCommand> = {
   /** The RTX integration's connection code: shown, or replaced (a running server disconnects the adapter). */
   'rtx.code': async (s) => s.rtxCode.current(),
   'rtx.code.regenerate': async (s) => s.rtxCode.regenerate(),
+  /** The RTX org sync (docs/admin-api-rtx.md): ask the connected adapter for a snapshot; list runs; import an export XML file (a path on this host). */
+  'rtx.sync': async (s) => {
+    await s.rtxSync.requestSync('huitong rtx sync');
+    await s.admin.logAction(null, 'rtx.sync.request', { kind: 'rtx', id: null, label: 'RTX org sync' }, null, null, null);
+    return { requested: true };
+  },
+  'rtx.runs': async (s, a) => ({ runs: s.rtxSync.runs(Math.min(Math.max(Number(a.limit ?? 20) || 20, 1), 200)) }),
+  'rtx.import-xml': async (s, a) => {
+    const file = str(a, 'file');
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch (e) {
+      throw new GatewayError('GW_BAD_REQUEST', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    const dryRun = a.dryRun === true;
+    const r = await s.rtxSync.importXml(bytes, { dryRun, reason: `huitong rtx import-xml${dryRun ? ' --dry-run' : ''}` });
+    if (!dryRun) await s.admin.logAction(null, 'rtx.import_xml', { kind: 'rtx-sync', id: r.runId, label: file }, null, { counts: r.plan }, null);
+    return r;
+  },
 
   ...Object.fromEntries(Object.entries(LICENCE_CONTROL_COMMANDS).map(([name, cmd]): [string, ControlCommand] => [name, (s, a) => cmd(s.licence, a)])),
 

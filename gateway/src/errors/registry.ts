@@ -58,6 +58,9 @@ export const ERRORS = {
   GW_PLUGIN_REPLACED: { http: 409, close: 4473, meaning: 'The same RTX adapter connected again; this older connection was closed.' },
   GW_PLUGIN_BUSY: { http: 409, close: 4474, meaning: 'Another RTX adapter is connected; only one may be connected at a time.' },
   GW_PLUGIN_SEQUENCE: { http: 400, close: 4475, meaning: 'A plugin data frame skipped a sequence number, an ack named a frame never sent, or the window was exceeded.' },
+  // RTX bridge (docs/admin-api-rtx.md)
+  GW_RTX_OWNED: { http: 409, close: null, meaning: 'The field belongs to RTX for this RTX-origin entry; change it in RTX (the next sync would overwrite it).' },
+  GW_RTX_NOT_CONNECTED: { http: 409, close: null, meaning: 'No RTX adapter is connected, so RTX cannot be asked for anything now.' },
   // storage and internals
   GW_STORAGE_BUSY: { http: 503, close: null, meaning: 'The database is busy; retry shortly.' },
   GW_INTERNAL: { http: 500, close: null, meaning: 'An unexpected failure; the log has details under the given request id.' },

@@ -179,7 +179,8 @@ export interface AuthOk {
   limits: ClientLimits;
 }
 
-export type PresenceStatus = 'online' | 'offline';
+/** `away`: only for a user whose RTX client says away (no connection here); clients then lists `rtx`. */
+export type PresenceStatus = 'online' | 'away' | 'offline';
 export interface PresenceEntry { userId: UserId; status: PresenceStatus; clients: ClientType[] }
 
 export interface DeviceCommand { id: number; kind: 'force_offline' | 'wipe'; issuedAt: number }

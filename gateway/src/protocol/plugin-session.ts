@@ -245,6 +245,16 @@ export class PluginSession {
     });
   }
 
+  /**
+   * Frames were appended to the outbox by the caller itself, up to `lastSeq`
+   * (PluginHub.sendInTransaction: in the caller's own transaction, committed
+   * now): send them like queued ones.
+   */
+  noteAppended(lastSeq: number): void {
+    if (lastSeq > this.lastSeq) this.lastSeq = lastSeq;
+    void this.pump();
+  }
+
   /** Stores every queued send; resolves when the outbox has them (or they were refused). */
   async flush(): Promise<void> {
     this.flushScheduled = false;

@@ -73,6 +73,8 @@ export interface RtxGroup {
   name: string;
   /** Member accounts. */
   members: string[];
+  /** The group conversation's RTX session key (`Key`), when the source knows it (the COM helper does; the export XML does not). Optional, added compatibly. */
+  sessionKey?: string;
 }
 
 export interface OrgBegin {
@@ -81,6 +83,12 @@ export interface OrgBegin {
   source: 'com' | 'xml' | 'mdb' | 'other';
   counts: { depts: number; users: number; groups: number };
   reason?: string;
+  /**
+   * false: this source cannot enumerate groups (a COM helper without `org.groups`), so the
+   * snapshot carries no group pages and the gateway must keep the RTX groups it has instead of
+   * removing them. Absent = true. Optional, added compatibly.
+   */
+  hasGroups?: boolean;
 }
 export interface OrgPage<T> {
   snapshotId: string;

@@ -35,6 +35,8 @@ export class SessionRegistry {
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
   private dirVersionPending: number | null = null;
+  /** Presence learned from RTX (the RTX client), shown alongside the user's own sessions. */
+  private readonly rtxPresence = new Map<number, 'online' | 'away'>();
   deliveredFrames = 0;
 
   constructor(private readonly bus: Bus) {}
@@ -89,7 +91,34 @@ export class SessionRegistry {
 
   presenceOf(userId: UserId): PresenceEntry {
     const set = this.byUser.get(userId);
-    return { userId, status: set && set.size > 0 ? 'online' : 'offline', clients: set ? [...new Set([...set].map((x) => x.clientType))] : [] };
+    const clients = set ? [...new Set([...set].map((x) => x.clientType))] : [];
+    const rtx = this.rtxPresence.get(userId);
+    if (rtx !== undefined && !clients.includes('rtx')) clients.push('rtx');
+    // a connection here counts as online; otherwise the RTX client's state shows (away included)
+    return { userId, status: set && set.size > 0 ? 'online' : (rtx ?? 'offline'), clients };
+  }
+
+  /**
+   * Sets the presence of users in RTX (the RTX client is shown as a client of
+   * type `rtx`): `full` replaces everything known, else only the users given
+   * change; `offline` removes a user. Watchers learn of changes at the next flush.
+   */
+  setRtxPresence(items: readonly { userId: UserId; state: 'online' | 'away' | 'offline' }[], full: boolean): void {
+    if (full) {
+      const keep = new Set(items.filter((i) => i.state !== 'offline').map((i) => i.userId as number));
+      for (const u of this.rtxPresence.keys()) {
+        if (!keep.has(u)) {
+          this.rtxPresence.delete(u);
+          this.dirtyPresence.add(u);
+        }
+      }
+    }
+    for (const i of items) {
+      const before = this.rtxPresence.get(i.userId);
+      if (i.state === 'offline') this.rtxPresence.delete(i.userId);
+      else this.rtxPresence.set(i.userId, i.state);
+      if (before !== this.rtxPresence.get(i.userId)) this.dirtyPresence.add(i.userId);
+    }
   }
 
   /** Replaces the set of people a session watches; returns the presence of those online (the rest are offline). */
@@ -102,7 +131,7 @@ export class SessionRegistry {
       if (!w) this.watchers.set(u, (w = new Set()));
       w.add(s);
     }
-    return [...set].filter((u) => this.byUser.has(u)).map((u) => this.presenceOf(u as UserId));
+    return [...set].filter((u) => this.byUser.has(u) || this.rtxPresence.has(u)).map((u) => this.presenceOf(u as UserId));
   }
 
   private unwatchAll(s: Session): void {

@@ -10,6 +10,8 @@ import {
 } from '../../protocol/plugin-session.js';
 import {
   negotiateVersion,
+  MAX_PAYLOAD_TYPE_CHARS,
+  PAYLOAD_TYPE_RE,
   PLUGIN_HEARTBEAT_INTERVAL_MS,
   PLUGIN_IDLE_TIMEOUT_MS,
   PLUGIN_MAX_FRAME_BYTES,
@@ -94,6 +96,7 @@ export class PluginHub {
   private handshakes: Promise<unknown> = Promise.resolve();
   private unhandled = 0;
   private closed = false;
+  private readonly linkListeners = new Set<(connected: boolean) => void>();
 
   constructor(private readonly opts: PluginHubOptions) {
     this.log = opts.log;
@@ -131,6 +134,47 @@ export class PluginHub {
         throw new GatewayError(e.code === 'GW_FRAME_TOO_LARGE' ? 'GW_FRAME_TOO_LARGE' : e.code === 'GW_SERVER_SHUTDOWN' ? 'GW_SERVER_SHUTDOWN' : 'GW_BAD_REQUEST', e.message);
       }
       throw e;
+    }
+  }
+
+  /**
+   * Runs `fn` in one SQLite transaction of the gateway database in which
+   * `queue(type, body)` appends payloads to the outbox: they are durable, and
+   * sent, exactly when the caller's own writes in `fn` commit (e.g. a relay
+   * cursor). Synchronous; a throw from `fn` rolls everything back. Throws
+   * GW_SERVER_SHUTDOWN once closed, GW_BAD_REQUEST / GW_FRAME_TOO_LARGE like send().
+   */
+  sendInTransaction<T>(fn: (queue: (type: string, body: unknown) => void) => T): T {
+    if (this.closed) throw new GatewayError('GW_SERVER_SHUTDOWN', 'the plugin channel is closed');
+    let last = 0;
+    const result = this.store.transaction(() => {
+      const items: { type: string; bodyJson: string }[] = [];
+      const out = fn((type, body) => {
+        if (typeof type !== 'string' || type.length > MAX_PAYLOAD_TYPE_CHARS || !PAYLOAD_TYPE_RE.test(type)) throw new GatewayError('GW_BAD_REQUEST', `not a payload type: ${String(type).slice(0, 40)}`);
+        const bodyJson = JSON.stringify(body === undefined ? null : body);
+        if (Buffer.byteLength(bodyJson) + Buffer.byteLength(type) + 64 > PLUGIN_MAX_FRAME_BYTES) throw new GatewayError('GW_FRAME_TOO_LARGE', `payload ${type} exceeds the frame limit`);
+        items.push({ type, bodyJson });
+      });
+      if (items.length > 0) last = this.store.append(items).at(-1) ?? 0;
+      return out;
+    });
+    if (last > 0) this.session.noteAppended(last);
+    return result;
+  }
+
+  /** Calls `listener(true)` when an adapter's link is attached and `listener(false)` when it ends. Returns an unsubscribe function. */
+  onLinkChange(listener: (connected: boolean) => void): () => void {
+    this.linkListeners.add(listener);
+    return () => this.linkListeners.delete(listener);
+  }
+
+  private linkChanged(connected: boolean): void {
+    for (const l of this.linkListeners) {
+      try {
+        l(connected);
+      } catch (e) {
+        this.log.warn({ err: e }, 'plugin link listener failed');
+      }
     }
   }
 
@@ -219,6 +263,7 @@ export class PluginHub {
     this.current = { link, adapterId: hello.adapterId, name: hello.name ?? '', software: hello.software ?? '', address, connectedAt: Date.now() };
     this.log.info({ adapterId: hello.adapterId, address, recvSeq: welcome.recvSeq, peerRecvSeq: hello.recvSeq }, 'plugin adapter connected');
     await this.session.attach(link, { peerRecvSeq: hello.recvSeq, ...params });
+    if (this.current?.link === link) this.linkChanged(true);
     return null;
   }
 
@@ -233,6 +278,7 @@ export class PluginHub {
     if (this.current?.link === link) {
       this.log.info({ adapterId: this.current.adapterId }, 'plugin adapter disconnected');
       this.current = null;
+      this.linkChanged(false);
     }
   }
 
@@ -243,7 +289,10 @@ export class PluginHub {
 
   private drop(link: PluginLink, code: PluginCloseCode, message: string): void {
     this.session.detach(link);
-    if (this.current?.link === link) this.current = null;
+    if (this.current?.link === link) {
+      this.current = null;
+      this.linkChanged(false);
+    }
     link.close(code, message);
   }
 
