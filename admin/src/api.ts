@@ -4,6 +4,7 @@
  * gateway's error envelope turned into ApiError.
  */
 import type { LoginView, MeView, SessionView } from '../../gateway/src/admin/api-types';
+import { takePrefetched } from './prefetch';
 
 export class ApiError extends Error {
   constructor(
@@ -58,16 +59,23 @@ export async function api<T>(method: Method, path: string, opts: { query?: Query
     if (csrfToken) headers['x-csrf-token'] = csrfToken;
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
   }
-  let res: Response;
-  try {
-    res = await fetch(withQuery(`/api/admin${path}`, opts.query), {
-      method,
-      headers,
-      credentials: 'same-origin',
-      body: opts.body === undefined ? null : JSON.stringify(opts.body),
-    });
-  } catch (err) {
-    throw new ApiError(0, 'NETWORK', err instanceof Error ? err.message : String(err));
+  const url = withQuery(`/api/admin${path}`, opts.query);
+  let res: { status: number; statusText: string; ok: boolean; text(): Promise<string> } | null = null;
+  if (method === 'GET') {
+    const early = await takePrefetched(url);
+    if (early) res = { status: early.status, statusText: early.statusText, ok: early.status >= 200 && early.status < 300, text: async () => early.text };
+  }
+  if (!res) {
+    try {
+      res = await fetch(url, {
+        method,
+        headers,
+        credentials: 'same-origin',
+        body: opts.body === undefined ? null : JSON.stringify(opts.body),
+      });
+    } catch (err) {
+      throw new ApiError(0, 'NETWORK', err instanceof Error ? err.message : String(err));
+    }
   }
   if (res.status === 204) return undefined as T;
   const text = await res.text();
