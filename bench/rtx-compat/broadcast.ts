@@ -6,11 +6,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { testConfig } from '../../test/helpers/gateway.js';
+import { benchConfig } from '../lib/gateway.js';
 import { buildServices } from '../../gateway/src/services.js';
 import { createLogger } from '../../gateway/src/log.js';
 const dir = mkdtempSync(path.join(tmpdir(), 'bc-'));
-const s = buildServices(testConfig(dir), createLogger('silent'));
+const s = buildServices(benchConfig(dir), createLogger('silent'));
 const N = 50_000;
 const ins = s.db.prepare("INSERT INTO users (account, name, pinyin, pinyin_initials, mobile, email, phone, title, gender, status, authorised, password_hash, sort_order, origin, version, created_at, updated_at) VALUES (?, ?, '', '', '', '', '', '', 'unknown', 'active', 1, NULL, 0, 'local', 1, 0, 0)");
 s.db.transaction(() => { for (let i = 0; i < N; i++) ins.run(`u${i}`, `用户${i}`); })();

@@ -8,6 +8,8 @@
  *   online on a client; latency = from the adapter's send until the client
  *   receives the message.
  * Prints one JSON object (p50/p99/max in ms per direction) as its last line.
+ * The gateway side alone; `npm run bench:rtx` (run.ts) measures the whole path with the
+ * real adapter and the simulator.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,36 +17,34 @@ import path from 'node:path';
 import { buildGateway } from '../../gateway/src/gateway.js';
 import { createLogger } from '../../gateway/src/log.js';
 import type { UserId } from '../../gateway/src/protocol/client-v1.js';
-import { testConfig, TEST_PASSWORD, type TestGateway } from '../../test/helpers/gateway.js';
-import { online } from '../../test/helpers/clients.js';
-import { nextFinishedRun, ScriptedAdapter } from '../../test/helpers/rtx.js';
+import { HuitongClient } from '../../client/src/index.js';
 import { hashPassword } from '../../gateway/src/auth/password.js';
+import { benchConfig } from '../lib/gateway.js';
+import { nextFinishedRun, ScriptedAdapter } from '../lib/rtx.js';
 import { percentile, round } from '../lib/stats.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const dir = mkdtempSync(path.join(tmpdir(), 'huitong-bench-relay-'));
 const teardowns: (() => unknown)[] = [];
-const t = { teardown: (fn: () => unknown) => void teardowns.push(fn) };
 try {
   const dataDir = path.join(dir, 'gw');
-  const gw = await buildGateway(testConfig(dataDir), { log: createLogger('silent'), adminSocket: false });
+  const gw = await buildGateway(benchConfig(dataDir), { log: createLogger('silent'), adminSocket: false });
   await gw.start();
   teardowns.push(() => gw.stop());
-  const p = gw.ports();
-  const hash = await hashPassword(TEST_PASSWORD);
-  const g: TestGateway = {
-    gw, dataDir, wss: `wss://127.0.0.1:${p.https}/ws`, tcp: `tls://127.0.0.1:${p.tcp}`, http: `http://127.0.0.1:${p.http}`, https: `https://127.0.0.1:${p.https}`,
-    ca: readFileSync(path.join(dataDir, 'tls', 'self-signed.crt'), 'utf8'),
-    addUser: (account, o = {}) => gw.services.directory.createUser({ account, name: o.name ?? account, passwordHash: hash, authorised: true }),
-  };
-  const adapter = await ScriptedAdapter.connect(t, g, { dataDir: path.join(dir, 'adapter') });
+  const ca = readFileSync(path.join(dataDir, 'tls', 'self-signed.crt'), 'utf8');
+  const adapter = await ScriptedAdapter.connect(gw, ca, path.join(dir, 'adapter'));
+  teardowns.push(() => adapter.close());
   const user = (account: string) => ({ account, name: account, gender: 'male' as const, mobile: '', email: '', phone: '', title: '', disabled: false, deptIds: ['1'] });
   await adapter.sendSnapshot({ depts: [{ id: '1', parentId: null, name: '总公司', order: 0 }], users: [user('rtxuser'), user('rtxsender')], groups: [] });
-  await nextFinishedRun(g, 0);
-  await g.addUser('phone1');
+  await nextFinishedRun(gw, 0);
+  const password = 'bench-password-1';
+  await gw.services.directory.createUser({ account: 'phone1', name: 'phone1', passwordHash: await hashPassword(password), authorised: true });
   const rtxUser = (await gw.services.directory.getUserByAccount('rtxuser'))?.id as UserId;
-  const phone = await online(t, g, 'phone1');
+  const client = new HuitongClient({ url: `wss://127.0.0.1:${gw.ports().https}/ws`, ca, device: { id: 'bench-relay', type: 'web' }, credentials: { account: 'phone1', password } });
+  teardowns.push(() => client.close());
+  await client.connect();
+  const phone = { client };
   const total = RATE * SECONDS;
 
   // to RTX

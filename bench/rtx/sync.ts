@@ -13,8 +13,8 @@ import path from 'node:path';
 import { buildGateway } from '../../gateway/src/gateway.js';
 import { createLogger } from '../../gateway/src/log.js';
 import { generateOrg } from '../../rtx-adapter/sim/generate.js';
-import { testConfig } from '../../test/helpers/gateway.js';
-import { nextFinishedRun, ScriptedAdapter, simToSnapshot } from '../../test/helpers/rtx.js';
+import { benchConfig } from '../lib/gateway.js';
+import { nextFinishedRun, ScriptedAdapter, simToSnapshot } from '../lib/rtx.js';
 
 const USERS = Number(process.env.BENCH_USERS ?? 20_000);
 const DEPTS = Number(process.env.BENCH_DEPTS ?? 2_000);
@@ -22,20 +22,18 @@ const GROUPS = Number(process.env.BENCH_GROUPS ?? 500);
 
 const dir = mkdtempSync(path.join(tmpdir(), 'huitong-bench-rtx-'));
 const teardowns: (() => unknown)[] = [];
-const t = { teardown: (fn: () => unknown) => void teardowns.push(fn) };
 try {
-  const gw = await buildGateway(testConfig(path.join(dir, 'gw')), { log: createLogger('silent'), adminSocket: false });
+  const gw = await buildGateway(benchConfig(path.join(dir, 'gw')), { log: createLogger('silent'), adminSocket: false });
   await gw.start();
   teardowns.push(() => gw.stop());
-  const p = gw.ports();
-  const g = { gw, dataDir: path.join(dir, 'gw'), wss: '', tcp: '', http: `http://127.0.0.1:${p.http}`, https: '', ca: readFileSync(path.join(dir, 'gw', 'tls', 'self-signed.crt'), 'utf8'), addUser: () => Promise.reject(new Error('unused')) };
-  const adapter = await ScriptedAdapter.connect(t, g, { dataDir: path.join(dir, 'adapter') });
+  const adapter = await ScriptedAdapter.connect(gw, readFileSync(path.join(dir, 'gw', 'tls', 'self-signed.crt'), 'utf8'), path.join(dir, 'adapter'));
+  teardowns.push(() => adapter.close());
   const snap = simToSnapshot(generateOrg({ users: USERS, departments: DEPTS, groups: GROUPS, seed: 11 }));
   const measure = async (s: typeof snap) => {
     const before = gw.services.rtxSync.runs(1)[0]?.id ?? 0;
     const t0 = performance.now();
     await adapter.sendSnapshot(s);
-    const run = await nextFinishedRun(g, before, 600_000);
+    const run = await nextFinishedRun(gw, before, 600_000);
     if (run.state !== 'applied') throw new Error(`run ${run.id} ${run.state}: ${run.error}`);
     return { ms: Math.round(performance.now() - t0), timings: run.timings, counts: run.counts };
   };

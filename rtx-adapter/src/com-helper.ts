@@ -30,6 +30,9 @@ export const HELPER_DEAD_GRACE_MS = 10_000;
 export const HELPER_REQUEST_TIMEOUT_MS = 15_000;
 export const HELPER_ORG_TIMEOUT_MS = 120_000;
 export const HELPER_START_TIMEOUT_MS = 30_000;
+/** For this long after another call was sent or answered, capture.wait waits at most CAPTURE_BUSY_WAIT_MS. */
+export const CAPTURE_BUSY_WINDOW_MS = 250;
+export const CAPTURE_BUSY_WAIT_MS = 20;
 
 export interface HelperLog {
   info(obj: object, msg: string): void;
@@ -119,6 +122,8 @@ export class ComHelper {
   private ready: ReadyLine | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** When a request other than capture.wait was last sent or answered (ms since the epoch). */
+  private lastOtherCallAt = 0;
   private readonly readyWaiters = new Set<() => void>();
   private readonly messageListeners = new Set<(batch: MessageEventData[]) => void>();
   private readonly stateListeners = new Set<(s: HelperState) => void>();
@@ -230,6 +235,7 @@ export class ComHelper {
     if (this.state !== 'READY') await this.whenReady(opts.readyWaitMs ?? 0);
     const timeoutMs = opts.timeoutMs ?? (method === HelperMethod.OrgSnapshot ? (this.opts.orgTimeoutMs ?? HELPER_ORG_TIMEOUT_MS) : (this.opts.requestTimeoutMs ?? HELPER_REQUEST_TIMEOUT_MS));
     const id = this.nextId++;
+    if (method !== HelperMethod.CaptureWait) this.lastOtherCallAt = Date.now();
     return new Promise<HelperResults[M]>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -421,6 +427,7 @@ export class ComHelper {
         if (!p) return null;
         this.pending.delete(id);
         clearTimeout(p.timer);
+        if (p.method !== HelperMethod.CaptureWait) this.lastOtherCallAt = Date.now();
         if (o.ok === true) p.resolve(o.result);
         else {
           const e = (o.error ?? {}) as Partial<HelperError>;
@@ -471,7 +478,11 @@ export class ComHelper {
             await this.call(HelperMethod.CaptureStart, { app_guid: this.appGuid, app_name: this.opts.app?.name ?? 'Huitong bridge', action: this.opts.app?.action ?? 'copy' });
             this.capturing = true;
           }
-          const r = await this.call(HelperMethod.CaptureWait, { timeout_ms: waitMs, max_events: 200 }, { timeoutMs: waitMs + HELPER_REQUEST_TIMEOUT_MS });
+          // the helper serves one request at a time, so a long capture.wait holds up every other
+          // call (an org read is a dozen calls in a row): while other calls are active, wait briefly
+          const busy = Date.now() - this.lastOtherCallAt < CAPTURE_BUSY_WINDOW_MS || [...this.pending.values()].some((p) => p.method !== HelperMethod.CaptureWait);
+          const wait = busy ? Math.min(waitMs, CAPTURE_BUSY_WAIT_MS) : waitMs;
+          const r = await this.call(HelperMethod.CaptureWait, { timeout_ms: wait, max_events: 200 }, { timeoutMs: wait + HELPER_REQUEST_TIMEOUT_MS });
           this.flushEvents();
           if (!r.capturing) this.capturing = false;
         } catch (e) {

@@ -9,6 +9,7 @@ import { actionContext, ADMIN_PREFIX, requireAdmin } from './http.js';
 import type { ScopeTarget } from './rbac.js';
 import { Right } from './rights.js';
 import { checkId, checkObject } from './validate.js';
+import { checkRtxOwnedGroupChange } from '../rtx/owned.js';
 
 export interface AdminRouteDeps {
   services: Services;
@@ -244,6 +245,7 @@ export function registerGroupRoutes(app: FastifyInstance, deps: AdminRouteDeps):
     if (typeof b.name !== 'string') throw bad('name is required');
     const cur = await mustGroup(params(req).id);
     await authorisePeople(req, cur.memberIds);
+    checkRtxOwnedGroupChange(cur, { name: b.name });
     const updated = await directory.renameGroup(cur.id, b.name);
     const view = await detail(updated);
     const ctx = actionContext(req);
@@ -269,6 +271,7 @@ export function registerGroupRoutes(app: FastifyInstance, deps: AdminRouteDeps):
     const cur = await mustGroup(params(req).id);
     // the group as it is and everyone joining must lie in the scope
     await authorisePeople(req, [...new Set([...cur.memberIds, ...add])]);
+    checkRtxOwnedGroupChange(cur, { members: true });
     const updated = await directory.changeGroupMembers(cur.id, add, remove).catch(async (err: unknown) => {
       throw isGatewayError(err) && err.code === 'GW_GROUP_LIMIT' ? await limitRefusal(cur, add, remove) : err;
     });

@@ -1,5 +1,5 @@
 import type { UserEdit } from '../directory/service.js';
-import type { DeptRecord, UserRecord } from '../directory/types.js';
+import type { DeptRecord, GroupRecord, UserRecord } from '../directory/types.js';
 import { GatewayError } from '../errors/gateway-error.js';
 
 /**
@@ -44,4 +44,18 @@ export function checkRtxOwnedDeptPatch(cur: DeptRecord, patch: { name?: string; 
   if (patch.parentId !== undefined && patch.parentId !== cur.parentId) changed.push('parentId');
   if (patch.order !== undefined && patch.order !== cur.order) changed.push('order');
   if (changed.length > 0) refuse(`department ${cur.name}`, changed);
+}
+
+/**
+ * Throws GW_RTX_OWNED when a console change touches what RTX owns of an
+ * RTX-origin group: its name (a rename to the current name is fine) and its
+ * members (RTX discussion groups are managed in RTX; the next sync would undo
+ * the change).
+ */
+export function checkRtxOwnedGroupChange(cur: GroupRecord, change: { name?: string; members?: boolean }): void {
+  if (cur.origin !== 'rtx') return;
+  const changed: string[] = [];
+  if (change.name !== undefined && change.name.trim() !== cur.name) changed.push('name');
+  if (change.members) changed.push('members');
+  if (changed.length > 0) refuse(`group ${cur.name}`, changed);
 }

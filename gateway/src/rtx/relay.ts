@@ -144,12 +144,18 @@ export class RtxRelay {
   /** Remembers the RTX session of a 1:1 conversation (from a captured message), so replies go into it. */
   rememberPair(a: string, b: string, sessionKey: string): void {
     const [x, y] = [a.toLowerCase(), b.toLowerCase()].sort() as [string, string];
-    this.s.remember.run(x, y, sessionKey, Date.now());
+    this.remember(x, y, sessionKey);
   }
 
   /** Remembers the RTX session of a group (by its DisGroup id). */
   rememberGroup(groupExt: string, sessionKey: string): void {
-    this.s.remember.run('#group', groupExt.toLowerCase(), sessionKey, Date.now());
+    this.remember('#group', groupExt.toLowerCase(), sessionKey);
+  }
+
+  /** Writes only a new or changed session key: every captured message carries one, and each write would be a commit of its own. */
+  private remember(a: string, b: string, sessionKey: string): void {
+    if (this.s.session.get(a, b) === sessionKey) return;
+    this.s.remember.run(a, b, sessionKey, Date.now());
   }
 
   /** The gw.im.send a message would give (for the SendNotify fallback), or null. */

@@ -50,6 +50,8 @@ export function GroupDrawer({ groupId, onClose, onChanged }: { groupId: GroupId 
   }, [groupId, load]);
 
   const current = useMemo(() => new Set(group?.members.map((m) => m.id) ?? []), [group]);
+  // RTX discussion groups are kept in step with RTX: members are changed there (the server refuses with GW_RTX_OWNED)
+  const rtxOwned = group?.origin === 'rtx';
   const shown = useMemo(() => {
     const f = filter.trim().toLowerCase();
     const all = group?.members ?? [];
@@ -119,12 +121,14 @@ export function GroupDrawer({ groupId, onClose, onChanged }: { groupId: GroupId 
             <Typography.Title level={5} style={{ marginTop: 0 }}>
               {t('groups.addMembers')}
             </Typography.Title>
-            <Space.Compact style={{ width: '100%' }}>
-              <MemberPicker id="group-add-picker" value={adding} onChange={(ids) => setAdding(ids)} exclude={current} placeholder={t('groups.addPlaceholder')} disabled={busy} />
-              <Button id="group-add-submit" type="primary" disabled={adding.length === 0} loading={busy} onClick={() => void addNow()}>
-                {t('groups.addSubmit')}
-              </Button>
-            </Space.Compact>
+            <Tooltip title={rtxOwned ? t('groups.rtxOwned') : undefined}>
+              <Space.Compact style={{ width: '100%' }}>
+                <MemberPicker id="group-add-picker" value={adding} onChange={(ids) => setAdding(ids)} exclude={current} placeholder={t('groups.addPlaceholder')} disabled={busy || rtxOwned} />
+                <Button id="group-add-submit" type="primary" disabled={adding.length === 0 || rtxOwned} loading={busy} onClick={() => void addNow()}>
+                  {t('groups.addSubmit')}
+                </Button>
+              </Space.Compact>
+            </Tooltip>
             <Typography.Text type={f === 'full' ? 'danger' : f === 'near' ? 'warning' : 'secondary'} data-testid="group-room">
               {room === null ? t('groups.roomUnlimited') : room === 0 ? t('groups.roomNone') : t('groups.room', { n: room })}
             </Typography.Text>
@@ -152,9 +156,11 @@ export function GroupDrawer({ groupId, onClose, onChanged }: { groupId: GroupId 
               disabled={selected.length === 0}
               onConfirm={() => removeNow(selected)}
             >
-              <Button id="group-remove-selected" danger disabled={selected.length === 0 || busy}>
-                {t('groups.removeSelected', { n: selected.length })}
-              </Button>
+              <Tooltip title={rtxOwned ? t('groups.rtxOwned') : undefined}>
+                <Button id="group-remove-selected" danger disabled={selected.length === 0 || busy || rtxOwned}>
+                  {t('groups.removeSelected', { n: selected.length })}
+                </Button>
+              </Tooltip>
             </Popconfirm>
           </Space>
 
@@ -166,7 +172,7 @@ export function GroupDrawer({ groupId, onClose, onChanged }: { groupId: GroupId 
             rowSelection={{
               selectedRowKeys: selected,
               onChange: (keys) => setSelected(keys as UserId[]),
-              getCheckboxProps: (m) => ({ disabled: m.id === group.ownerId }),
+              getCheckboxProps: (m) => ({ disabled: m.id === group.ownerId || rtxOwned }),
             }}
             pagination={{ current: page, pageSize: MEMBER_PAGE_SIZE, total: shown.length, showSizeChanger: false, showTotal: (n) => t('total', { n }), onChange: setPage }}
             columns={[
@@ -186,8 +192,8 @@ export function GroupDrawer({ groupId, onClose, onChanged }: { groupId: GroupId 
                 key: 'actions',
                 width: 100,
                 render: (_v, m) =>
-                  m.id === group.ownerId ? (
-                    <Tooltip title={t('groups.removeOwnerDisabled')}>
+                  m.id === group.ownerId || rtxOwned ? (
+                    <Tooltip title={rtxOwned ? t('groups.rtxOwned') : t('groups.removeOwnerDisabled')}>
                       <Button size="small" type="link" disabled>
                         {t('groups.remove')}
                       </Button>

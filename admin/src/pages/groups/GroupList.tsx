@@ -1,4 +1,4 @@
-import { Alert, App, Button, Form, Input, Modal, Popconfirm, Space, Table, Typography } from 'antd';
+import { Alert, App, Button, Form, Input, Modal, Popconfirm, Space, Table, Tooltip, Typography } from 'antd';
 import { useCallback, useEffect, useState } from 'react';
 import type { GroupDetailView, GroupListView, GroupSummaryView } from '../../../../gateway/src/admin/api-types-system';
 import { api, errorMessage } from '../../api';
@@ -168,9 +168,17 @@ export function GroupList({ reloadKey, defaultLimit }: { reloadKey: number; defa
                 <Button id={`group-open-${g.id}`} type="link" size="small" onClick={() => setOpen(g.id)}>
                   {t('groups.detail')}
                 </Button>
-                <Button id={`group-rename-${g.id}`} type="link" size="small" onClick={() => setRenaming(g)}>
-                  {t('groups.rename')}
-                </Button>
+                {g.origin === 'rtx' ? (
+                  <Tooltip title={t('groups.rtxOwned')}>
+                    <Button id={`group-rename-${g.id}`} type="link" size="small" disabled>
+                      {t('groups.rename')}
+                    </Button>
+                  </Tooltip>
+                ) : (
+                  <Button id={`group-rename-${g.id}`} type="link" size="small" onClick={() => setRenaming(g)}>
+                    {t('groups.rename')}
+                  </Button>
+                )}
                 <Popconfirm
                   title={t('groups.deleteTitle', { name: g.name })}
                   description={<div style={{ maxWidth: 320 }}>{t('groups.deleteBody', { n: g.memberCount })}</div>}
