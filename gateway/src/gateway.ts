@@ -57,7 +57,7 @@ export interface Gateway {
   readonly rtx: RtxBridge;
   /** Actual bound ports (after start), useful when the config says 0. */
   ports(): { http: number | null; https: number | null; tcp: number | null; plugin: number | null; rtxSdk: number | null };
-  urls(): { http: string; wss: string; tcp: string; plugin: string | null };
+  urls(): { http: string; https: string; wss: string; tcp: string; plugin: string | null; rtxSdk: string | null };
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -229,7 +229,11 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
     ports,
     urls() {
       const p = ports();
-      return { http: `http://localhost:${p.http}/`, wss: `${tlsMaterial ? 'wss' : 'ws'}://localhost:${p.https}/ws`, tcp: `${tlsMaterial ? 'tls' : 'tcp'}://localhost:${p.tcp}`, plugin: pluginUrl(p.plugin) };
+      return {
+        http: `http://localhost:${p.http}/`, https: `${tlsMaterial ? 'https' : 'http'}://localhost:${p.https}/`,
+        wss: `${tlsMaterial ? 'wss' : 'ws'}://localhost:${p.https}/ws`, tcp: `${tlsMaterial ? 'tls' : 'tcp'}://localhost:${p.tcp}`,
+        plugin: pluginUrl(p.plugin), rtxSdk: p.rtxSdk ? `http://localhost:${p.rtxSdk}/` : null,
+      };
     },
     async start() {
       try {

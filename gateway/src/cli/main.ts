@@ -103,9 +103,11 @@ async function serve(cfg: Readonly<Config>): Promise<number> {
   process.stdout.write(
     `Huitong ${VERSION} ready (data: ${cfg.dataDir})\n` +
       `  console, open API, server-info  ${u.http}\n` +
+      `  console over HTTPS              ${u.https}\n` +
       `  client WebSocket (WSS)          ${u.wss}\n` +
       `  client TCP (TLS)                ${u.tcp}\n` +
       (u.plugin ? `  RTX plugin channel              ${u.plugin}\n` : '') +
+      (u.rtxSdk ? `  RTX-compatible SDK              ${u.rtxSdk}\n` : '') +
       `  health                          ${u.http}healthz\n`,
   );
   log.info({ urls: u }, 'ready');

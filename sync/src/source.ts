@@ -1,0 +1,96 @@
+/**
+ * What a directory source gives the sync engine (docs/sync.md): a complete
+ * snapshot, or a delta since a cursor, of departments, users and group
+ * memberships, each with a stable external id owned by the source. Sources
+ * read; only the engine writes the directory.
+ */
+
+/** A department as the source has it. */
+export interface SourceDept {
+  /** Stable id in the source (LDAP: the OU's entryUUID/objectGUID; spreadsheet: the path). */
+  externalId: string;
+  /** null = top level of what this source syncs. */
+  parentExternalId: string | null;
+  name: string;
+  order?: number;
+}
+
+export interface SourceUser {
+  /** Stable id (LDAP: entryUUID / objectGUID as hex; spreadsheet: the account). */
+  externalId: string;
+  /** Login name in the gateway (uid / sAMAccountName / the sheet's account). */
+  account: string;
+  name: string;
+  email?: string;
+  mobile?: string;
+  phone?: string;
+  title?: string;
+  gender?: 'male' | 'female' | 'unknown';
+  /** Department external ids, main first; may be empty. */
+  deptExternalIds: string[];
+  /** Disabled at the source (AD userAccountControl bit 2, nsAccountLock, a filter...). */
+  disabled: boolean;
+  /** For LDAP users: the DN to bind as when they log in with their directory password. */
+  loginDn?: string;
+}
+
+export interface SourceGroup {
+  externalId: string;
+  name: string;
+  /** Member user external ids. */
+  memberExternalIds: string[];
+}
+
+export interface Snapshot {
+  kind: 'snapshot';
+  depts: SourceDept[];
+  users: SourceUser[];
+  /** Absent: the source does not manage groups (existing groups are left alone). */
+  groups?: SourceGroup[];
+  /** Where the next delta starts (LDAP: highest uSNChanged / modifyTimestamp seen). */
+  cursor: string | null;
+}
+
+/** Changes since `sinceCursor`. Deletions are not visible in most deltas: a periodic snapshot reconciles them. */
+export interface Delta {
+  kind: 'delta';
+  sinceCursor: string;
+  depts: SourceDept[];
+  users: SourceUser[];
+  groups?: SourceGroup[];
+  /** External ids the source reports as deleted, when it can (AD tombstones, a spreadsheet's removed rows). */
+  removed?: { depts?: string[]; users?: string[]; groups?: string[] };
+  cursor: string | null;
+}
+
+export interface ReadProgress {
+  phase: string;
+  done: number;
+  total?: number;
+}
+
+export interface ReadOptions {
+  /** Ask for a delta after this cursor; a source that cannot answers a snapshot. */
+  sinceCursor?: string | null;
+  signal?: AbortSignal;
+  onProgress?(p: ReadProgress): void;
+}
+
+/** The result of "test connection", step by step, in plain words. */
+export interface ConnectionCheck {
+  ok: boolean;
+  steps: { step: 'dns' | 'tcp' | 'tls' | 'bind' | 'base' | 'filter' | 'read' | 'folder' | 'adapter'; ok: boolean; message: string; ms?: number }[];
+}
+
+export interface DirectorySource {
+  /** The owning origin written on everything this source creates: 'ldap:<id>', 'xlsx:<id>', 'rtx'. */
+  readonly origin: string;
+  read(opts: ReadOptions): Promise<Snapshot | Delta>;
+  testConnection(): Promise<ConnectionCheck>;
+  close?(): Promise<void>;
+}
+
+/** Verifies a directory password for a user this source owns (LDAP bind as the user). */
+export interface PasswordAuthority {
+  verify(user: { account: string; loginDn?: string | null }, password: string): Promise<boolean>;
+}
