@@ -20,6 +20,11 @@ import { registerOrgRoutes } from './admin/routes-org.js';
 import { registerSystemRoutes } from './admin/routes-system.js';
 import { registerRtxRoutes } from './admin/routes-rtx.js';
 import { registerRtxSyncRoutes } from './admin/routes-rtx-sync.js';
+import { registerSyncRoutes } from './admin/routes-sync.js';
+import { BackupJobs } from './backup/jobs.js';
+import { registerBackupRoutes } from './backup/routes.js';
+import { SyncScheduler, type SchedulerClock } from './sync/scheduler.js';
+import type { SyncClock } from './sync/service.js';
 import { RtxBridge } from './rtx/bridge.js';
 import { LocalAdapter } from './rtx/local-adapter.js';
 import { ConfigError } from './config/load.js';
@@ -42,6 +47,9 @@ export interface GatewayOptions {
   adminSocket?: boolean;
   /** Tests: verify licences with this key instead of the shipped vendor key. */
   vendorPublicKeyPem?: string;
+  /** Tests: the directory sync's clocks (run timestamps, deletion policy; the scheduler's timers). */
+  syncClock?: SyncClock;
+  schedulerClock?: SchedulerClock;
 }
 
 export interface Gateway {
@@ -93,7 +101,12 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
   if (config.plugin.enabled && !config.plugin.tls && !isLoopback(config.plugin.host)) {
     throw new ConfigError('plugin.tls: false is allowed only with plugin.host on a loopback address (127.0.0.1, ::1, localhost)');
   }
-  const services = buildServices(config, log, opts.vendorPublicKeyPem ? { vendorPublicKeyPem: opts.vendorPublicKeyPem } : {});
+  const services = buildServices(config, log, {
+    ...(opts.vendorPublicKeyPem ? { vendorPublicKeyPem: opts.vendorPublicKeyPem } : {}),
+    ...(opts.syncClock ? { syncClock: opts.syncClock } : {}),
+  });
+  const syncScheduler = new SyncScheduler({ service: services.sync, log: log.child({ service: 'sync' }), ...(opts.schedulerClock ? { clock: opts.schedulerClock } : {}) });
+  const backups = new BackupJobs({ db: services.db, dataDir: config.dataDir, productVersion: VERSION, log: log.child({ service: 'backup' }) });
   const setupCode = new SetupCode(path.join(config.dataDir, SETUP_CODE_FILE));
   await services.admin.useSetupCode(setupCode);
   if (await services.admin.needsSetup()) {
@@ -168,6 +181,8 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
     registerSystemRoutes(app, { services, listeners });
     registerRtxRoutes(app, { services, plugin });
     registerRtxSyncRoutes(app, { services });
+    registerSyncRoutes(app, { services });
+    registerBackupRoutes(app, { services, backups });
   }
 
   await https.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false } });
@@ -249,6 +264,7 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
         await pluginServer?.listen(config.plugin.port, config.plugin.host);
         await rtxSdk?.listen(config.rtxSdk.port, config.rtxSdk.host);
         await localAdapter?.start();
+        syncScheduler.start();
       } catch (e) {
         await gw.stop();
         if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new StartupError('port_in_use', (e as Error).message);
@@ -261,6 +277,8 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
       clientEdge.stop();
       sessions.stop();
       stopCodeWatch();
+      syncScheduler.stop();
+      await backups.stop().catch((e: unknown) => log.warn({ err: e }, 'stopping the backup jobs failed'));
       rtx.stop();
       await localAdapter?.stop().catch((e: unknown) => log.warn({ err: e }, 'stopping the in-process RTX adapter failed'));
       await plugin.close();

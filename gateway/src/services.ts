@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { directoryDeptTree } from './admin/dept-tree.js';
+import { assertNoImportRunning } from './backup/lock.js';
 import { AdminService } from './admin/service.js';
 import { SqliteAdminRepo } from './admin/sqlite-repo.js';
 import { AuthService, type SeatGate } from './auth/service.js';
@@ -20,7 +21,9 @@ import { SqliteMessageRepo } from './messaging/sqlite-repo.js';
 import { SqliteSettingsStore, type SettingsStore } from './settings/settings.js';
 import { ConnectionCodeService } from './settings/connection-code.js';
 import { SqliteSyncStore } from './rtx/sqlite-sync.js';
-import { RtxSyncService } from './rtx/sync-service.js';
+import { RtxSyncService, type SeatPort } from './rtx/sync-service.js';
+import { SyncService, type SyncClock } from './sync/service.js';
+import { SOURCE_KINDS } from '../../sync/src/kinds.js';
 import { openDatabase, packageRoot, type Db } from './storage/sqlite.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -43,6 +46,8 @@ export interface Services {
   sso: SsoService;
   /** The RTX org sync: snapshots from the adapter and export XML imports (issue 4, F-3.7). */
   rtxSync: RtxSyncService;
+  /** Directory sync from LDAP/AD, spreadsheets… (issue 5, docs/sync.md); the gateway's scheduler starts its scheduled runs. */
+  sync: SyncService;
   /** Stores everything queued and closes the database. */
   close(): Promise<void>;
 }
@@ -55,7 +60,9 @@ export function databaseFile(config: Readonly<Config>): string {
  * Builds the services on the embedded SQLite backend. The CLI uses this too
  * when no server is running, so every path goes through the same services.
  */
-export function buildServices(config: Readonly<Config>, log: Logger, opts: { seats?: SeatGate; bus?: Bus; vendorPublicKeyPem?: string } = {}): Services {
+export function buildServices(config: Readonly<Config>, log: Logger, opts: { seats?: SeatGate; bus?: Bus; vendorPublicKeyPem?: string; syncClock?: SyncClock } = {}): Services {
+  // a backup import may be replacing the database file (docs/backup.md#import)
+  assertNoImportRunning(config.dataDir);
   const db = openDatabase(databaseFile(config), { synchronous: config.storage.synchronous });
   const bus = opts.bus ?? new InProcessBus();
   const settings = new SqliteSettingsStore(db);
@@ -69,16 +76,22 @@ export function buildServices(config: Readonly<Config>, log: Logger, opts: { sea
   const admin = new AdminService(new SqliteAdminRepo(db), directoryDeptTree(directory), config.auth);
   const files = new FileService(config.dataDir, new SqliteFileRepo(db), settings);
   const messaging = new MessagingService(new SqliteMessageRepo(db), directory, bus, files, config.storage.groupCommitMaxBatch);
+  const seats: SeatPort = {
+    async free() {
+      const s = await licence.status();
+      return s.state === 'expired' ? 0 : Math.max(0, s.seats - s.used);
+    },
+    withSeats: (extra, fn) => licence.withSeats(extra, fn),
+  };
   const rtxSync = new RtxSyncService({
     store: new SqliteSyncStore(db), settings, bus, log: log.child({ service: 'rtx-sync' }),
-    seats: {
-      async free() {
-        const s = await licence.status();
-        return s.state === 'expired' ? 0 : Math.max(0, s.seats - s.used);
-      },
-      withSeats: (extra, fn) => licence.withSeats(extra, fn),
-    },
+    seats,
     actionLog: (action, target, before, after) => admin.logAction({ id: null, username: 'rtx-sync' }, action, target, before, after, null),
+  });
+  const sync = new SyncService({
+    db, kinds: SOURCE_KINDS, dataDir: config.dataDir, bus, seats, settings, log: log.child({ service: 'sync' }),
+    actionLog: (actor, action, target, before, after) => admin.logAction({ id: null, username: actor }, action, target, before, after, null),
+    ...(opts.syncClock ? { clock: opts.syncClock } : {}),
   });
   log.debug({ file: databaseFile(config) }, 'database open');
   return {
@@ -86,7 +99,9 @@ export function buildServices(config: Readonly<Config>, log: Logger, opts: { sea
     rtxCode: new ConnectionCodeService(db),
     sso: new SsoService(db, directory),
     rtxSync,
+    sync,
     async close() {
+      await sync.close();
       await rtxSync.idle();
       await messaging.close();
       await devices.flush();

@@ -6,6 +6,7 @@ import type { UserRecord } from '../directory/types.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { CLIENT_TYPES, type DeviceCommand, type DeviceInfo, type UserId } from '../protocol/client-v1.js';
 import type { SettingsStore } from '../settings/settings.js';
+import { hasDirectoryPassword, type DirectoryPasswords } from './directory-password.js';
 import { hashPassword, verifyPassword } from './password.js';
 import { LockoutPolicy, WindowLimiter } from './rate-limit.js';
 
@@ -36,6 +37,7 @@ export interface Authenticated {
 }
 
 const DEVICE_KEY_RE = /^[A-Za-z0-9._-]{1,64}$/;
+const DIRECTORY_DOWN = 'the company directory could not be reached to check the password; try again shortly';
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 /**
@@ -56,6 +58,8 @@ export class AuthService {
     private readonly bus: Bus,
     private readonly policy: AuthPolicy,
     private readonly seats: SeatGate = UNLIMITED_SEATS,
+    /** Checks the passwords of directory-owned users (origin `ldap:<id>`); without it they cannot log in. */
+    private readonly directoryPasswords: DirectoryPasswords | null = null,
   ) {
     this.perAddress = new WindowLimiter(policy.loginsPerMinutePerAddress, 60_000);
     this.perAccount = new WindowLimiter(Math.max(policy.maxFailedLogins * 4, 20), 60_000);
@@ -98,8 +102,8 @@ export class AuthService {
     if (locked > 0) return this.refuse(account, null, device, address, 'GW_ACCOUNT_LOCKED', `too many failed logins; try again in ${Math.ceil(locked / 60000)} minute(s)`, locked);
 
     const user = await this.directory.getUserByAccount(account);
-    // verify against a dummy hash when the account is unknown, so timing does not reveal which accounts exist
-    const ok = user?.passwordHash ? await verifyPassword(password, user.passwordHash) : (await verifyPassword(password, await this.dummy()), false);
+    const ok = await this.passwordOk(user, password);
+    if (ok === 'unavailable') return this.refuse(account, user, device, address, 'GW_INTERNAL', DIRECTORY_DOWN);
     if (!user || !ok) {
       this.lockout.fail(account);
       return this.refuse(account, user, device, address, 'GW_AUTH_FAILED');
@@ -139,7 +143,8 @@ export class AuthService {
     const locked = this.lockout.lockedFor(account);
     if (locked > 0) return fail('GW_ACCOUNT_LOCKED', null, `too many failed logins; try again in ${Math.ceil(locked / 60000)} minute(s)`, locked);
     const user = await this.directory.getUserByAccount(account);
-    const ok = user?.passwordHash && password ? await verifyPassword(password, user.passwordHash) : (await verifyPassword(password || 'x', await this.dummy()), false);
+    const ok = await this.passwordOk(user, password);
+    if (ok === 'unavailable') return fail('GW_INTERNAL', user, DIRECTORY_DOWN);
     if (!user || !ok) {
       this.lockout.fail(account);
       return fail('GW_AUTH_FAILED', user);
@@ -150,6 +155,25 @@ export class AuthService {
     this.lockout.succeed(account);
     await this.devices.logLogin({ account: account.slice(0, 128), userId: user.id, deviceKey: null, client: 'rtx-sdk', address, ok: true, reason: null });
     return user;
+  }
+
+  /**
+   * The password check for both login paths. Directory-owned users (origin `ldap:`) are checked
+   * by their directory only — never against a local hash; an empty password is refused without
+   * asking it. 'unavailable': the directory could not be asked (an outage, not a wrong password,
+   * so it does not count towards the lockout).
+   */
+  private async passwordOk(user: UserRecord | null, password: string): Promise<boolean | 'unavailable'> {
+    if (user && hasDirectoryPassword(user)) {
+      if (!password || !this.directoryPasswords) return false;
+      try {
+        return await this.directoryPasswords.verify(user, password);
+      } catch {
+        return 'unavailable';
+      }
+    }
+    // verify against a dummy hash when the account is unknown, so timing does not reveal which accounts exist
+    return user?.passwordHash && password ? verifyPassword(password, user.passwordHash) : (await verifyPassword(password || 'x', await this.dummy()), false);
   }
 
   private dummy(): Promise<string> {

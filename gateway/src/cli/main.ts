@@ -36,10 +36,13 @@ Usage:
   huitong rtx code [--regenerate]              the RTX integration's connection code
   huitong rtx sync | rtx runs [--limit N]      ask the RTX adapter for the org now; the latest sync runs
   huitong rtx import-xml FILE [--dry-run]      import an RTX export XML file (departments, users, groups)
+  huitong sync status | sync run <source> [--dry-run] [--yes] | sync runs | sync confirm|cancel <run-id>
+                                               directory sync (LDAP/AD, spreadsheets), docs/sync.md
   huitong license import FILE | license show | license history
   huitong license request expand|renew [--seats N] [--expires YYYY-MM-DD] --name NAME (--phone P | --email E) [--note T] [--out FILE]
   huitong chat --server wss://HOST:7443 [--insecure] --user U --password P send <account | group:NAME> <text>
   huitong chat --server wss://HOST:7443 [--insecure] --user U --password P listen [--json]
+  huitong backup export [FILE] | backup verify FILE | backup import FILE [--yes]   full backup (docs/backup.md)
   huitong config sample                        prints the sample configuration with every default
 
 Every admin command accepts --data DIR (default ./data, or $HUITONG_DATA_DIR) and --config FILE.
@@ -169,6 +172,23 @@ export async function main(argv: string[]): Promise<number> {
     const where = { config: typeof values.config === 'string' ? values.config : undefined, data: typeof values.data === 'string' ? values.data : undefined };
     try {
       return await runRtx(rest, { control: (name, args) => control(config(where), name, args) });
+    } catch (e) {
+      if (e instanceof ConfigError) return fail(e.message, EXIT_CODES.BAD_CONFIG);
+      const code = (e as { code?: string }).code;
+      if (typeof code === 'string' && code.startsWith('GW_')) return fail(`${code}: ${(e as Error).message}`, EXIT_CODES.FAILURE);
+      throw e;
+    }
+  }
+  if (cmd === 'backup') {
+    const { runBackup } = await import('../backup/cli.js');
+    return runBackup(rest);
+  }
+  if (cmd === 'sync') {
+    const { runSync } = await import('./sync.js');
+    const { values } = parseArgs({ args: rest, options: { config: { type: 'string' }, data: { type: 'string' } }, allowPositionals: true, strict: false });
+    const where = { config: typeof values.config === 'string' ? values.config : undefined, data: typeof values.data === 'string' ? values.data : undefined };
+    try {
+      return await runSync(rest, { control: (name, args) => control(config(where), name, args), serverRunning: () => socketAlive(adminSocketPath(config(where).dataDir)) });
     } catch (e) {
       if (e instanceof ConfigError) return fail(e.message, EXIT_CODES.BAD_CONFIG);
       const code = (e as { code?: string }).code;

@@ -8,6 +8,7 @@ import type { Services } from '../services.js';
 import type { Settings } from '../settings/settings.js';
 import { seedDemo } from './demo.js';
 import { LICENCE_CONTROL_COMMANDS } from '../licence/control.js';
+import { SYNC_CONTROL_COMMANDS } from '../sync/control.js';
 
 type Args = Record<string, unknown>;
 export type ControlCommand = (s: Services, args: Args) => Promise<unknown>;
@@ -162,6 +163,8 @@ export const CONTROL_COMMANDS: Record<string, ControlCommand> = {
     if (!dryRun) await s.admin.logAction(null, 'rtx.import_xml', { kind: 'rtx-sync', id: r.runId, label: file }, null, { counts: r.plan }, null);
     return r;
   },
+
+  ...SYNC_CONTROL_COMMANDS,
 
   ...Object.fromEntries(Object.entries(LICENCE_CONTROL_COMMANDS).map(([name, cmd]): [string, ControlCommand] => [name, (s, a) => cmd(s.licence, a)])),
 

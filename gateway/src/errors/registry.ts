@@ -61,6 +61,15 @@ export const ERRORS = {
   // RTX bridge (docs/admin-api-rtx.md)
   GW_RTX_OWNED: { http: 409, close: null, meaning: 'The field belongs to RTX for this RTX-origin entry; change it in RTX (the next sync would overwrite it).' },
   GW_RTX_NOT_CONNECTED: { http: 409, close: null, meaning: 'No RTX adapter is connected, so RTX cannot be asked for anything now.' },
+  // directory sync (docs/sync.md)
+  GW_SYNC_RUNNING: { http: 409, close: null, meaning: 'A run of this directory source is already reading, planning or applying; details.runId names it.' },
+  // backup (docs/backup.md)
+  GW_BACKUP_INVALID: { http: 400, close: null, meaning: 'The file is not a Huitong backup archive, or it is corrupt or truncated; nothing was changed.' },
+  GW_BACKUP_TOO_NEW: { http: 409, close: null, meaning: 'The backup was made by a newer Huitong (newer archive format or database schema); nothing was changed.' },
+  GW_BACKUP_SERVER_RUNNING: { http: 409, close: null, meaning: 'Importing a backup replaces the database, so it needs the server stopped.' },
+  GW_BACKUP_BUSY: { http: 409, close: null, meaning: 'Another backup job or import is running on this data directory.' },
+  GW_BACKUP_FAILED: { http: 507, close: null, meaning: 'The backup could not be written (disk full or folder not writable); nothing was left behind.' },
+  GW_BACKUP_ABORTED: { http: 503, close: null, meaning: 'The backup job was cancelled because the server is stopping; nothing was left behind.' },
   // storage and internals
   GW_STORAGE_BUSY: { http: 503, close: null, meaning: 'The database is busy; retry shortly.' },
   GW_INTERNAL: { http: 500, close: null, meaning: 'An unexpected failure; the log has details under the given request id.' },
