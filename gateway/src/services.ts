@@ -22,6 +22,7 @@ import { SqliteSettingsStore, type SettingsStore } from './settings/settings.js'
 import { ConnectionCodeService } from './settings/connection-code.js';
 import { SqliteSyncStore } from './rtx/sqlite-sync.js';
 import { RtxSyncService, type SeatPort } from './rtx/sync-service.js';
+import { syncDirectoryPasswords } from './sync/login.js';
 import { SyncService, type SyncClock } from './sync/service.js';
 import { SOURCE_KINDS } from '../../sync/src/kinds.js';
 import { openDatabase, packageRoot, type Db } from './storage/sqlite.js';
@@ -72,7 +73,6 @@ export function buildServices(config: Readonly<Config>, log: Logger, opts: { sea
     publicKeyPem: opts.vendorPublicKeyPem ?? readVendorPublicKey(),
     countAuthorised: () => directory.countUsers({ authorised: true }),
   });
-  const auth = new AuthService(directory, devices, settings, bus, config.auth, opts.seats ?? licence);
   const admin = new AdminService(new SqliteAdminRepo(db), directoryDeptTree(directory), config.auth);
   const files = new FileService(config.dataDir, new SqliteFileRepo(db), settings);
   const messaging = new MessagingService(new SqliteMessageRepo(db), directory, bus, files, config.storage.groupCommitMaxBatch);
@@ -93,6 +93,8 @@ export function buildServices(config: Readonly<Config>, log: Logger, opts: { sea
     actionLog: (actor, action, target, before, after) => admin.logAction({ id: null, username: actor }, action, target, before, after, null),
     ...(opts.syncClock ? { clock: opts.syncClock } : {}),
   });
+  // directory-owned users (origin ldap:<id>) log in with their directory password (docs/sync-ldap.md "Login")
+  const auth = new AuthService(directory, devices, settings, bus, config.auth, opts.seats ?? licence, syncDirectoryPasswords(sync, db, log.child({ service: 'auth' })));
   log.debug({ file: databaseFile(config) }, 'database open');
   return {
     db, bus, settings, directory, auth, messaging, files, licence, admin,

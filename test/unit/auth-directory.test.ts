@@ -73,6 +73,6 @@ t.test('a user of a deleted source, or with no directory port, cannot log in', a
 t.test('a directory outage is reported as such and does not lock the account', async (t) => {
   const dir = fakeDirectory({ alice: 'directory-pass-1' }, { down: true });
   const { auth } = await setup(t, dir.authority);
-  for (let i = 0; i < 4; i++) t.equal(await code(auth.login('alice', 'directory-pass-1', device, '10.0.0.1')), 'GW_INTERNAL');
+  for (let i = 0; i < 4; i++) t.equal(await code(auth.login('alice', 'directory-pass-1', device, '10.0.0.1')), 'GW_DIRECTORY_UNAVAILABLE');
   t.equal(dir.asked.length, 4, 'still asking: no lockout was counted');
 });

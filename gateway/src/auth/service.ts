@@ -103,7 +103,7 @@ export class AuthService {
 
     const user = await this.directory.getUserByAccount(account);
     const ok = await this.passwordOk(user, password);
-    if (ok === 'unavailable') return this.refuse(account, user, device, address, 'GW_INTERNAL', DIRECTORY_DOWN);
+    if (ok === 'unavailable') return this.refuse(account, user, device, address, 'GW_DIRECTORY_UNAVAILABLE', DIRECTORY_DOWN);
     if (!user || !ok) {
       this.lockout.fail(account);
       return this.refuse(account, user, device, address, 'GW_AUTH_FAILED');
@@ -144,7 +144,7 @@ export class AuthService {
     if (locked > 0) return fail('GW_ACCOUNT_LOCKED', null, `too many failed logins; try again in ${Math.ceil(locked / 60000)} minute(s)`, locked);
     const user = await this.directory.getUserByAccount(account);
     const ok = await this.passwordOk(user, password);
-    if (ok === 'unavailable') return fail('GW_INTERNAL', user, DIRECTORY_DOWN);
+    if (ok === 'unavailable') return fail('GW_DIRECTORY_UNAVAILABLE', user, DIRECTORY_DOWN);
     if (!user || !ok) {
       this.lockout.fail(account);
       return fail('GW_AUTH_FAILED', user);

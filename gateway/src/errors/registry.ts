@@ -26,6 +26,7 @@ export const ERRORS = {
   GW_SERVER_SHUTDOWN: { http: 503, close: 1001, meaning: 'The server is shutting down; reconnect and resume shortly.' },
   // authentication and authorisation
   GW_AUTH_FAILED: { http: 401, close: null, meaning: 'Wrong account or password.' },
+  GW_DIRECTORY_UNAVAILABLE: { http: 503, close: null, meaning: 'The company directory (LDAP / AD) could not be reached to check the password; try again shortly.' },
   GW_ACCOUNT_LOCKED: { http: 423, close: null, meaning: 'Too many failed logins; the account is locked for a while.' },
   GW_USER_BLOCKED: { http: 403, close: 4403, meaning: 'The user is on the blocked list and may not log in on any client.' },
   GW_USER_UNAUTHORISED: { http: 403, close: 4404, meaning: 'The user is not on the authorised list (and auto-authorise is off or no seat is free).' },

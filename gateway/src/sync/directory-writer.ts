@@ -66,10 +66,10 @@ export class SyncDirectoryWriter {
       updDept: db.prepare('UPDATE departments SET parent_id = ?, name = ?, sort_order = ?, version = ?, updated_at = ? WHERE id = ? AND origin = ?'),
       delDept: db.prepare('DELETE FROM departments WHERE id = ? AND origin = ?'),
       insUser: db.prepare(`INSERT INTO users (account, name, pinyin, pinyin_initials, mobile, email, phone, title, gender, status, authorised, auth_decided,
-        password_hash, sort_order, origin, external_id, version, created_at, updated_at)
-        VALUES (@account, @name, @pinyin, @initials, @mobile, @email, @phone, @title, @gender, @status, @authorised, 0, NULL, 0, @origin, @ext, @version, @now, @now)`),
+        password_hash, sort_order, origin, external_id, login_dn, version, created_at, updated_at)
+        VALUES (@account, @name, @pinyin, @initials, @mobile, @email, @phone, @title, @gender, @status, @authorised, 0, NULL, 0, @origin, @ext, @loginDn, @version, @now, @now)`),
       updUser: db.prepare(`UPDATE users SET account = @account, name = @name, pinyin = @pinyin, pinyin_initials = @initials, mobile = @mobile, email = @email,
-        phone = @phone, title = @title, gender = @gender, status = @status, origin = @origin, external_id = @ext,
+        phone = @phone, title = @title, gender = @gender, status = @status, origin = @origin, external_id = @ext, login_dn = @loginDn,
         version = @version, row_version = row_version + 1, updated_at = @now WHERE id = @id AND origin = @expectOrigin`),
       setAuthorised: db.prepare('UPDATE users SET authorised = ?, auth_decided = 0 WHERE id = ?'),
       disableUser: db.prepare("UPDATE users SET status = 'disabled', authorised = 0, auth_decided = 0, version = ?, row_version = row_version + 1, updated_at = ? WHERE id = ? AND origin = ?"),
@@ -87,6 +87,7 @@ export class SyncDirectoryWriter {
       addMember: db.prepare('INSERT OR IGNORE INTO group_members (group_id, user_id, joined_at) VALUES (?, ?, ?)'),
       delMember: db.prepare('DELETE FROM group_members WHERE group_id = ? AND user_id = ?'),
       delGroup: db.prepare('DELETE FROM groups WHERE id = ? AND origin = ?'),
+      setLoginDn: db.prepare('UPDATE users SET login_dn = ? WHERE id = ? AND origin = ?'),
     };
   }
 
@@ -97,7 +98,7 @@ export class SyncDirectoryWriter {
     const depts = this.db.prepare('SELECT id, parent_id AS parentId, name, sort_order AS "order", origin, external_id AS externalId FROM departments').all() as CurDept[];
     const owned = this.db
       .prepare(`SELECT u.id, u.external_id AS externalId, u.account, u.name, u.email, u.mobile, u.phone, u.title, u.gender, u.status,
-        s.disabled_since AS disabledSince, COALESCE(s.missing, 0) AS missing
+        u.login_dn AS loginDn, s.disabled_since AS disabledSince, COALESCE(s.missing, 0) AS missing
         FROM users u LEFT JOIN sync_user_state s ON s.user_id = u.id WHERE u.origin = ? AND u.external_id IS NOT NULL`)
       .all(origin) as (Omit<CurOwnedUser, 'deptIds' | 'missing'> & { missing: number })[];
     const byId = new Map<number, CurOwnedUser>();
@@ -224,7 +225,10 @@ export class SyncDirectoryWriter {
     }
     if (!u) return;
     const py = nameToPinyin(u.name);
-    const row = { account: u.account, name: u.name, pinyin: py.full, initials: py.initials, mobile: u.mobile, email: u.email, phone: u.phone, title: u.title, gender: u.gender, status: u.status, origin: ctx.origin, ext: it.externalId, version: v, now };
+    const row = {
+      account: u.account, name: u.name, pinyin: py.full, initials: py.initials, mobile: u.mobile, email: u.email, phone: u.phone, title: u.title, gender: u.gender, status: u.status,
+      origin: ctx.origin, ext: it.externalId, loginDn: u.loginDn ?? null, version: v, now,
+    };
     if (it.op === 'create') {
       const id = Number(this.s.insUser.run({ ...row, authorised: u.authorise && u.status === 'active' ? 1 : 0 }).lastInsertRowid);
       ctx.userIds.set(it.externalId, id);
@@ -250,6 +254,13 @@ export class SyncDirectoryWriter {
     if (it.op === 'disable' || it.op === 'enable' || it.op === 'adopt') {
       this.logEntry(ctx, `sync.user.${it.op}`, it, id, it.op === 'adopt' ? { origin: 'local' } : { status: it.changes.status?.before }, { ...(it.op === 'adopt' ? { origin: ctx.origin } : {}), status: u.status, reason: it.reason, run: ctx.runId });
     }
+  }
+
+  /** Login DNs of users the plan otherwise left alone (one transaction, no directory version: clients never see them). */
+  setLoginDns(list: { id: number; dn: string | null }[], ctx: ApplyContext): void {
+    this.db.transaction(() => {
+      for (const x of list) this.s.setLoginDn.run(x.dn, x.id, ctx.origin);
+    })();
   }
 
   /** Group creates, updates and deletes (one transaction per batch). */

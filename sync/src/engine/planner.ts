@@ -79,7 +79,13 @@ interface NormUser extends UserFields {
   ext: string;
   deptExts: string[];
   disabledAtSource: boolean;
+  loginDn: string | null;
 }
+
+const MAX_DN_CHARS = 1024;
+// eslint-disable-next-line no-control-regex
+const DN_BAD = /[\u0000-\u001f\u007f]/;
+const dnOf = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 && v.length <= MAX_DN_CHARS && !DN_BAD.test(v) ? v : null);
 
 export function planSync(read: Snapshot | Delta, cur: CurrentDirectory, policy: PlanPolicy): Plan {
   const warn = new Warnings();
@@ -240,7 +246,7 @@ export function planSync(read: Snapshot | Delta, cur: CurrentDirectory, policy: 
       ext, account, name: clean(u.name, MAX_NAME_CHARS) || account,
       email: field('email', u.email, EMAIL_RE), mobile: field('mobile', u.mobile, MOBILE_RE), phone: field('phone', u.phone, MOBILE_RE),
       title: clean(u.title, MAX_NAME_CHARS), gender: u.gender === 'male' || u.gender === 'female' ? u.gender : 'unknown',
-      status: disabledAtSource ? 'disabled' : 'active', deptExts, disabledAtSource,
+      status: disabledAtSource ? 'disabled' : 'active', deptExts, disabledAtSource, loginDn: dnOf(u.loginDn),
     });
   }
 
@@ -264,6 +270,7 @@ export function planSync(read: Snapshot | Delta, cur: CurrentDirectory, policy: 
     }
     index.set(key, m);
   }
+  const loginDns: { id: number; dn: string | null }[] = [];
   const claimed = new Map<number, string>();
   const userRefs = new Map<string, UserRef>();
   const fieldsOf = (u: NormUser): UserFields => ({ account: u.account, name: u.name, email: u.email, mobile: u.mobile, phone: u.phone, title: u.title, gender: u.gender, status: u.status });
@@ -289,11 +296,12 @@ export function planSync(read: Snapshot | Delta, cur: CurrentDirectory, policy: 
       if (existing.missing && !changes.status) changes.status = { before: existing.status, after: fields.status };
       if (Object.keys(changes).length === 0) {
         counts.unchanged += 1;
+        if ((existing.loginDn ?? null) !== u.loginDn) loginDns.push({ id: existing.id, dn: u.loginDn });
         continue;
       }
       const op = changes.status ? (fields.status === 'disabled' ? 'disable' : 'enable') : Object.keys(changes).length === 1 && changes.depts ? 'move' : 'update';
       const reason = op === 'disable' ? 'disabled at the source' : op === 'enable' ? (existing.missing ? 'back in the source' : 'enabled again at the source') : op === 'move' ? 'departments changed in the source' : 'changed in the source';
-      push({ op, kind: 'user', externalId: u.ext, targetId: existing.id, label: fields.account, reason, changes, user: { ...fields, depts } });
+      push({ op, kind: 'user', externalId: u.ext, targetId: existing.id, label: fields.account, reason, changes, user: { ...fields, depts, loginDn: u.loginDn } });
       continue;
     }
     // not ours yet: match by the policy, never merging two people silently
@@ -325,7 +333,7 @@ export function planSync(read: Snapshot | Delta, cur: CurrentDirectory, policy: 
         const changes: Record<string, Change> = { origin: { before: 'local', after: origin } };
         const known: Record<string, string> = { account: cand.account, email: cand.email, mobile: cand.mobile };
         for (const k of USER_FIELDS) changes[k] = { before: known[k], after: fields[k] };
-        push({ ...base, op: 'adopt', targetId: cand.id, reason: `the local user ${cand.account} matches by ${key}`, changes, user: { ...fields, depts } });
+        push({ ...base, op: 'adopt', targetId: cand.id, reason: `the local user ${cand.account} matches by ${key}`, changes, user: { ...fields, depts, loginDn: u.loginDn } });
       }
       break;
     }
@@ -342,7 +350,7 @@ export function planSync(read: Snapshot | Delta, cur: CurrentDirectory, policy: 
     const changes: Record<string, Change> = {};
     for (const k of USER_FIELDS) changes[k] = { before: null, after: fields[k] };
     changes.depts = { before: null, after: depts };
-    push({ op: 'create', kind: 'user', externalId: u.ext, targetId: null, label: u.account, reason: 'new in the source', changes, user: { ...fields, depts } });
+    push({ op: 'create', kind: 'user', externalId: u.ext, targetId: null, label: u.account, reason: 'new in the source', changes, user: { ...fields, depts, loginDn: u.loginDn } });
   }
 
   // users the source no longer has: disabled first, deleted after deletionDays
@@ -439,7 +447,9 @@ export function planSync(read: Snapshot | Delta, cur: CurrentDirectory, policy: 
 
   let affected = 0;
   for (const it of items) if (it.kind === 'user' && (it.op === 'disable' || it.op === 'delete') && it.changes.status?.before === 'active') affected += 1;
-  return { origin, read: read.kind, items, counts, warnings: warn.list(), brake: { ownedUsers: cur.owned.length, affected } };
+  const plan: Plan = { origin, read: read.kind, items, counts, warnings: warn.list(), brake: { ownedUsers: cur.owned.length, affected } };
+  if (loginDns.length > 0) plan.loginDns = loginDns;
+  return plan;
 }
 
 /** Same main department and the same set. */

@@ -59,6 +59,8 @@ export interface CurOwnedUser {
   /** Set when the engine disabled the user: since when, and whether the source dropped them. */
   disabledSince: number | null;
   missing: boolean;
+  /** The DN the user binds as to log in (LDAP sources), as last synced. */
+  loginDn?: string | null;
 }
 
 /** Every user not owned by this source, with what matching needs. */
@@ -123,7 +125,8 @@ export interface PlanItem {
   changes: Record<string, Change>;
   /** What the applier writes (absent for conflicts). */
   dept?: { parent: DeptRef | null; name: string; order: number };
-  user?: UserFields & { depts: DeptRef[]; authorise?: boolean };
+  /** `loginDn`: the DN the user binds as to log in (LDAP sources; null for others). */
+  user?: UserFields & { depts: DeptRef[]; authorise?: boolean; loginDn?: string | null };
   group?: { name: string; members: UserRef[] };
   /** A user the engine disables because the source dropped them (delete follows after deletionDays). */
   missing?: boolean;
@@ -156,6 +159,12 @@ export interface Plan {
   warnings: string[];
   /** For the safety brake: users this source owns now, and how many this plan takes away (active ones disabled or deleted). */
   brake: { ownedUsers: number; affected: number };
+  /**
+   * Login DNs that changed for users the plan otherwise leaves alone (an entry
+   * moved or renamed with nothing else to sync, or synced before DNs were kept).
+   * Written without a directory version: clients never see a login DN.
+   */
+  loginDns?: { id: number; dn: string | null }[];
 }
 
 /** How many plan items of each kind are applied per write transaction. */
