@@ -24,7 +24,7 @@ import { SqliteSyncStore } from './rtx/sqlite-sync.js';
 import { RtxSyncService, type SeatPort } from './rtx/sync-service.js';
 import { syncDirectoryPasswords } from './sync/login.js';
 import { SyncService, type SyncClock } from './sync/service.js';
-import { SOURCE_KINDS } from '../../sync/src/kinds.js';
+import { SOURCE_KINDS } from './sync/kinds.js';
 import { openDatabase, packageRoot, type Db } from './storage/sqlite.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -92,6 +92,8 @@ export function buildServices(config: Readonly<Config>, log: Logger, opts: { sea
     db, kinds: SOURCE_KINDS, dataDir: config.dataDir, bus, seats, settings, log: log.child({ service: 'sync' }),
     actionLog: (actor, action, target, before, after) => admin.logAction({ id: null, username: actor }, action, target, before, after, null),
     ...(opts.syncClock ? { clock: opts.syncClock } : {}),
+    // the `rtx` source kind triggers the RTX sync (gateway/src/sync/rtx-source.ts)
+    host: { rtxSync },
   });
   // directory-owned users (origin ldap:<id>) log in with their directory password (docs/sync-ldap.md "Login")
   const auth = new AuthService(directory, devices, settings, bus, config.auth, opts.seats ?? licence, syncDirectoryPasswords(sync, db, log.child({ service: 'auth' })));

@@ -49,6 +49,8 @@ export interface Snapshot {
   groups?: SourceGroup[];
   /** Where the next delta starts (LDAP: highest uSNChanged / modifyTimestamp seen). */
   cursor: string | null;
+  /** Lines for the run's warnings, for people to read (which file was read, say). */
+  notes?: string[];
 }
 
 /** Changes since `sinceCursor`. Deletions are not visible in most deltas: a periodic snapshot reconciles them. */
@@ -61,6 +63,12 @@ export interface Delta {
   /** External ids the source reports as deleted, when it can (AD tombstones, a spreadsheet's removed rows). */
   removed?: { depts?: string[]; users?: string[]; groups?: string[] };
   cursor: string | null;
+  /**
+   * Lines for the run's warnings. A source with nothing new to read (no new
+   * spreadsheet in its folder) answers an empty delta that keeps its cursor,
+   * with a note saying so: the run plans nothing and applies nothing.
+   */
+  notes?: string[];
 }
 
 export interface ReadProgress {
@@ -74,6 +82,32 @@ export interface ReadOptions {
   sinceCursor?: string | null;
   signal?: AbortSignal;
   onProgress?(p: ReadProgress): void;
+  /** The run is a dry run: a source whose reading changes something elsewhere (the `rtx` kind) must refuse. */
+  dryRun?: boolean;
+}
+
+/** One entry the source refuses (a spreadsheet's row), for a run's per-object errors. */
+export interface SourceProblem {
+  kind: 'dept' | 'user' | 'group';
+  /** The entry's external id when it has one, else where it is ("row 7"). */
+  externalId: string;
+  label: string;
+  message: string;
+}
+
+/**
+ * Thrown by read() when the source's data is unusable as a whole because of
+ * specific entries (a spreadsheet with bad rows): the run fails with
+ * `message`, the problems become its per-object errors, and nothing is applied.
+ */
+export class SourceDataError extends Error {
+  constructor(
+    message: string,
+    readonly problems: SourceProblem[],
+  ) {
+    super(message);
+    this.name = 'SourceDataError';
+  }
 }
 
 /** The result of "test connection", step by step, in plain words. */

@@ -77,6 +77,11 @@ export class RtxSyncService {
     await this.requester.request(reason);
   }
 
+  /** The adapter link for the `rtx` sync source's connection test: null when no bridge is attached (the server is not running). */
+  adapterConnected(): boolean | null {
+    return this.requester ? this.requester.connected() : null;
+  }
+
   /** Resolves once no run is being planned or applied (shutdown waits for it). */
   async idle(): Promise<void> {
     for (let c = this.chain; ; c = this.chain) {

@@ -7,7 +7,7 @@ import type { SeatPort } from '../rtx/sync-service.js';
 import { SecretBox } from '../settings/secret-box.js';
 import type { SettingsStore } from '../settings/settings.js';
 import type { Db } from '../storage/sqlite.js';
-import type { ConnectionCheck, Delta, Snapshot } from '../../../sync/src/source.js';
+import { SourceDataError, type ConnectionCheck, type Delta, type Snapshot } from '../../../sync/src/source.js';
 import { cronProblem, describeCron, nextRuns } from '../../../sync/src/engine/cron.js';
 import { brakeHolds, planSync } from '../../../sync/src/engine/planner.js';
 import type { SourceKindRegistry } from '../../../sync/src/engine/registry.js';
@@ -34,6 +34,8 @@ export interface SyncServiceDeps {
   /** One action-log entry by `actor` ('sync:<id>' for the engine, an administrator for console actions). */
   actionLog(actor: string, action: string, target: { kind: string; id: string | number | null; label: string | null }, before: unknown, after: unknown): Promise<unknown>;
   clock?: SyncClock;
+  /** Services lent to the kinds the gateway registers (SourceFactoryDeps.host: `rtxSync` for the `rtx` kind). */
+  host?: Readonly<Record<string, unknown>>;
 }
 
 export interface StartOptions {
@@ -179,7 +181,7 @@ export class SyncService {
   }
 
   private factoryDeps(row: SourceRow) {
-    return { sourceId: row.id, origin: row.origin, dataDir: this.deps.dataDir, log: this.deps.log.child({ syncSource: row.id }) };
+    return { sourceId: row.id, origin: row.origin, dataDir: this.deps.dataDir, log: this.deps.log.child({ syncSource: row.id }), now: () => this.now(), host: this.deps.host ?? {} };
   }
 
   // ---- runs ----
@@ -333,7 +335,7 @@ export class SyncService {
       let read: Snapshot | Delta | null;
       try {
         read = await src.read({
-          sinceCursor: row.cursor, signal: a.abort.signal,
+          sinceCursor: row.cursor, signal: a.abort.signal, dryRun: opts.dryRun,
           onProgress: (p) => this.progress(a, { phase: p.phase, done: p.done, total: p.total ?? null }),
         });
       } finally {
@@ -345,6 +347,7 @@ export class SyncService {
       this.progress(a, { phase: 'planning', done: 0, total: null });
       const t1 = performance.now();
       const plan = planSync(read, this.writer.readCurrent(row.origin), { origin: row.origin, matching: matchingOf(row), deletionDays: row.deletion_days, now: this.now() });
+      if (read.notes?.length) plan.warnings.unshift(...read.notes.slice(0, 20).map((n) => String(n).slice(0, 500)));
       // what was read is not needed past the plan: let it go before storing and applying (50,000 users are ~100 MB)
       read = null;
       timings.planMs = Math.round(performance.now() - t1);
@@ -375,9 +378,14 @@ export class SyncService {
         this.store.finishRun(runId, 'cancelled', { error: `cancelled by ${a.cancelledBy ?? 'an administrator'}`, timings: { ...timings, totalMs: Math.round(performance.now() - t0) }, now: this.now() });
         return;
       }
-      const message = e instanceof GatewayError ? e.message : `the source could not be read or the plan failed: ${(e as Error).message}`.slice(0, 500);
+      const message = e instanceof GatewayError || e instanceof SourceDataError ? e.message.slice(0, 500) : `the source could not be read or the plan failed: ${(e as Error).message}`.slice(0, 500);
+      // a source refusing its data entry by entry (a spreadsheet's bad rows): those are the run's per-object errors
+      const errors: ObjectError[] = e instanceof SourceDataError ? e.problems.map((p) => ({ kind: p.kind, externalId: p.externalId, op: 'read', label: p.label, message: p.message })) : [];
       log.error({ err: e, runId, sourceId: row.id }, 'sync run failed');
-      this.store.finishRun(runId, 'failed', { error: message, timings: { ...timings, totalMs: Math.round(performance.now() - t0) }, now: this.now() });
+      this.store.finishRun(runId, 'failed', {
+        error: message, timings: { ...timings, totalMs: Math.round(performance.now() - t0) }, now: this.now(),
+        ...(errors.length > 0 ? { errors: errors.slice(0, MAX_OBJECT_ERRORS), errorCount: errors.length } : {}),
+      });
     }
   }
 
@@ -398,6 +406,7 @@ export class SyncService {
     try {
       await this.withSeatsFor(plan, warnings, () => this.applyItems(runId, row, plan, a, counts, errors, warnings));
       finish('applied', null);
+      await this.afterApply(row, runId);
       await this.deps.actionLog(`sync:${row.id}`, 'sync.run.apply', { kind: 'sync-run', id: runId, label: row.id }, null, { counts, errors: errors.length });
       this.deps.log.info({ runId, sourceId: row.id, counts }, 'sync run applied');
     } catch (e) {
@@ -408,6 +417,17 @@ export class SyncService {
       }
       this.deps.log.error({ err: e, runId }, 'sync apply failed');
       finish('failed', `applying failed: ${e instanceof GatewayError ? e.message : 'a database error (see the server log)'}; what was applied stays, the next run continues`);
+    }
+  }
+
+  /** The kind's afterApply hook (the spreadsheet kind archives the file it read); a failure is logged only. */
+  private async afterApply(row: SourceRow, runId: number): Promise<void> {
+    const spec = this.deps.kinds.get(row.kind);
+    if (!spec?.afterApply) return;
+    try {
+      await spec.afterApply(this.configs.plainConfig(row), this.factoryDeps(row), this.store.run(runId)?.nextCursor ?? null);
+    } catch (e) {
+      this.deps.log.warn({ err: e, runId, sourceId: row.id }, 'sync source after-apply step failed');
     }
   }
 

@@ -16,6 +16,13 @@ export interface SourceFactoryDeps {
   /** The gateway's data directory (a spreadsheet source's drop folder lives under it, say). */
   dataDir: string;
   log: { info(o: object | string, m?: string): void; warn(o: object | string, m?: string): void; error(o: object | string, m?: string): void };
+  /** The engine's clock (injected in tests); absent: Date.now. */
+  now?(): number;
+  /**
+   * Services the host lends to kinds it registers itself (the gateway gives its
+   * RTX sync service as `rtxSync` to the `rtx` kind). Kinds in sync/src use none.
+   */
+  host?: Readonly<Record<string, unknown>>;
 }
 
 export interface SourceKind {
@@ -35,6 +42,12 @@ export interface SourceKind {
   validateConfig?(config: Record<string, unknown>): Record<string, unknown>;
   /** Builds the source for one run or one connection test; may not do I/O until read()/testConnection(). */
   create(config: Record<string, unknown>, deps: SourceFactoryDeps): DirectorySource;
+  /**
+   * Called after a real run of the source was applied (also one confirmed past
+   * the safety brake), with the cursor the run stored: the spreadsheet kind
+   * archives the file it read. Errors are logged, never fail the run.
+   */
+  afterApply?(config: Record<string, unknown>, deps: SourceFactoryDeps, cursor: string | null): Promise<void>;
 }
 
 export class SourceKindRegistry {
