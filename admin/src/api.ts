@@ -4,7 +4,7 @@
  * gateway's error envelope turned into ApiError.
  */
 import type { LoginView, MeView, SessionView } from '../../gateway/src/admin/api-types';
-import { takePrefetched } from './prefetch';
+import { clearPrefetched, takePrefetched } from './prefetch';
 
 export class ApiError extends Error {
   constructor(
@@ -106,6 +106,8 @@ export function rememberSession(view: MeView & Partial<SessionView>): void {
 
 export async function login(username: string, password: string): Promise<LoginView> {
   const view = await api<LoginView>('POST', '/login', { body: { username, password } });
+  // a new session: nothing fetched before it may be replayed
+  clearPrefetched();
   rememberSession(view);
   return view;
 }
@@ -120,6 +122,7 @@ export async function logout(): Promise<void> {
   try {
     await api<void>('POST', '/logout');
   } finally {
+    clearPrefetched();
     setCsrfToken(null);
   }
 }

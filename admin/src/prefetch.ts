@@ -20,13 +20,23 @@ export function prefetch(url: string): void {
   store.set(url, { at: Date.now(), answer });
 }
 
-/** The prefetched answer for `url`, at most once and only while fresh; null when there is none (or it failed). */
+/**
+ * The prefetched answer for `url`, at most once and only while fresh and
+ * successful; null otherwise (then the caller asks again: a refusal such as
+ * 401 before login must not be replayed after it).
+ */
 export async function takePrefetched(url: string): Promise<{ status: number; statusText: string; text: string } | null> {
   const p = store.get(url);
   if (!p) return null;
   store.delete(url);
   if (Date.now() - p.at > MAX_AGE_MS) return null;
-  return p.answer;
+  const answer = await p.answer;
+  return answer && answer.status >= 200 && answer.status < 300 ? answer : null;
+}
+
+/** Forgets every prefetched answer (a login or logout changes what they would say). */
+export function clearPrefetched(): void {
+  store.clear();
 }
 
 /** What the page at the current address will ask for first (see App's boot and the organisation page). */
