@@ -40,6 +40,7 @@ export class ImWatchWriter extends EventEmitter {
   private chain: Promise<void> = Promise.resolve();
   private readonly timers = new Set<NodeJS.Timeout>();
   private pending = 0;
+  private queued: CapturedMessage[] = [];
   private closed = false;
   /** Recently written records by im_message_id (last 10,000), for waiters that come late. */
   readonly written = new Map<string, { file: string; record: string }>();
@@ -61,10 +62,13 @@ export class ImWatchWriter extends EventEmitter {
     if (this.closed) return;
     this.pending++;
     const go = () => {
+      // records due together leave in one append (one thread-pool round trip, not one per record,
+      // so the file keeps up with a busy server); order is kept
+      this.queued.push(m);
+      if (this.queued.length > 1) return;
       this.chain = this.chain
-        .then(() => this.append(m))
+        .then(() => this.appendQueued())
         .catch((err: unknown) => {
-          this.pending--;
           if (this.listenerCount('error') > 0) this.emit('error', err);
           else console.error('IMWatch append failed:', err);
         });
@@ -78,16 +82,27 @@ export class ImWatchWriter extends EventEmitter {
     this.timers.add(timer);
   }
 
-  private async append(m: CapturedMessage): Promise<void> {
+  private async appendQueued(): Promise<void> {
+    const batch = this.queued.splice(0);
+    this.pending -= batch.length;
     const offset = this.opts.utcOffsetMinutes ?? 480;
-    const file = path.join(this.opts.dir, `IM_${localStamp(m.time_ms, offset).day}.txt`);
-    const record = formatImWatchRecord(m, offset);
     await mkdir(this.opts.dir, { recursive: true });
-    await appendFile(file, iconv.encode(record, 'gb18030'));
-    this.pending--;
-    this.written.set(m.im_message_id, { file, record });
-    if (this.written.size > 10_000) this.written.delete(this.written.keys().next().value as string);
-    this.emit('written', { file, record, message: m });
+    // consecutive records of the same day's file in one append
+    for (let i = 0; i < batch.length; ) {
+      const file = path.join(this.opts.dir, `IM_${localStamp((batch[i] as CapturedMessage).time_ms, offset).day}.txt`);
+      const group: Array<{ m: CapturedMessage; record: string }> = [];
+      for (; i < batch.length; i++) {
+        const m = batch[i] as CapturedMessage;
+        if (path.join(this.opts.dir, `IM_${localStamp(m.time_ms, offset).day}.txt`) !== file) break;
+        group.push({ m, record: formatImWatchRecord(m, offset) });
+      }
+      await appendFile(file, iconv.encode(group.map((x) => x.record).join(''), 'gb18030'));
+      for (const { m, record } of group) {
+        this.written.set(m.im_message_id, { file, record });
+        if (this.written.size > 10_000) this.written.delete(this.written.keys().next().value as string);
+        this.emit('written', { file, record, message: m });
+      }
+    }
   }
 
   /** Drops records still waiting for their delay; waits for appends in progress. */

@@ -144,7 +144,11 @@ export async function startAdapter(o: AdapterOptions): Promise<AdapterHandle> {
   let bridgeRef: Bridge | null = null;
   let tailer: ImWatchTailer | null = null;
   const captures: CapturePort[] = choice.capture.map((c) => {
-    if (c === 'com') return new ComCapture(helper as ComHelper, (e) => log.warn({ err: e instanceof Error ? e.message : 'unusable message event' }, 'COM capture: message skipped'));
+    if (c === 'com') {
+      // with IMWatch alongside, it reads what was sent while COM capture was off before COM forwards anything newer
+      const catchUp = choice.capture.includes('imwatch') ? () => tailer?.pollNow() ?? Promise.resolve() : undefined;
+      return new ComCapture(helper as ComHelper, (e) => log.warn({ err: e instanceof Error ? e.message : 'unusable message event' }, 'COM capture: message skipped'), catchUp);
+    }
     const iw = o.rtx.imwatch as NonNullable<AdapterOptions['rtx']['imwatch']>;
     tailer = new ImWatchTailer({
       dir: iw.dir,

@@ -214,8 +214,10 @@ export class Bridge {
 
   async start(): Promise<void> {
     this.stopped = false;
+    this.loadSavedGroups();
     this.deliveries.start();
-    for (const c of this.d.captures) await c.start((msgs) => this.captured(msgs));
+    // IMWatch first: COM capture's catch-up (com-ports.ts) reads it before forwarding anything
+    for (const c of [...this.d.captures].sort((a, b) => Number(b.name === 'imwatch') - Number(a.name === 'imwatch'))) await c.start((msgs) => this.captured(msgs));
     this.presence?.start();
     this.requestSync('adapter start', false);
     if (this.opts.syncIntervalMs > 0) {
@@ -249,6 +251,8 @@ export class Bridge {
 
   /** The plugin channel connected: send a snapshot if the org changed since the last one. */
   onConnected(): void {
+    // the gateway cleared RTX presence when the link dropped: send the whole list again
+    this.presence?.resync();
     this.requestSync('connected', false);
   }
 
@@ -324,16 +328,36 @@ export class Bridge {
     })();
     this.st.syncs += 1;
     this.st.lastSync = { at: Date.now(), snapshotId, skipped: false, error: null };
+    // presence sent before this snapshot may have named accounts the gateway did not know yet
+    this.presence?.resync();
     this.d.log.info({ snapshotId, source: org.source, ...begin.counts, reason: begin.reason }, 'org snapshot queued for the gateway');
   }
 
   private useOrg(org: OrgData): void {
     this.org = org;
+    this.useGroups(org.groups ?? []);
+    // kept for the next start: IMWatch group records read before the first org read of a
+    // restarted adapter are resolved with them instead of becoming unknown groups
+    if (org.groups !== null) this.d.store.setMeta('org_groups', JSON.stringify(org.groups.map((g) => ({ id: g.id, name: g.name, members: g.members, ...(g.sessionKey ? { sessionKey: g.sessionKey } : {}) }))));
+  }
+
+  private useGroups(groups: readonly RtxGroup[]): void {
     this.groupsByMembers = new Map();
     this.groupKeys = new Map();
-    for (const g of org.groups ?? []) {
+    for (const g of groups) {
       this.groupsByMembers.set(memberKey(g.members), g);
       if (g.sessionKey) this.groupKeys.set(g.id, g.sessionKey);
+    }
+  }
+
+  /** The groups of the last org read before this start (until this start's first read). */
+  private loadSavedGroups(): void {
+    const saved = this.d.store.getMeta('org_groups');
+    if (this.org !== null || saved === null) return;
+    try {
+      this.useGroups(JSON.parse(saved) as RtxGroup[]);
+    } catch {
+      this.d.log.warn({}, 'the saved RTX groups are unreadable: IMWatch group records wait for the org read');
     }
   }
 

@@ -72,6 +72,8 @@ export interface HelperStatus {
   capabilities: HelperCapability[];
   capturing: boolean;
   restarts: number;
+  /** Successful capture.start calls: each begins at RTX's current end (what was sent before is not replayed). */
+  captureStarts: number;
   lastError: string | null;
 }
 
@@ -132,6 +134,7 @@ export class ComHelper {
   private restartTimer: NodeJS.Timeout | null = null;
   private attempt = 0;
   private restarts = 0;
+  private captureStarts = 0;
   private lastError: string | null = null;
   private stopped = true;
   private wantCapture = false;
@@ -155,6 +158,7 @@ export class ComHelper {
       capabilities: this.ready?.capabilities ?? [],
       capturing: this.capturing,
       restarts: this.restarts,
+      captureStarts: this.captureStarts,
       lastError: this.lastError,
     };
   }
@@ -477,6 +481,7 @@ export class ComHelper {
           if (!this.capturing) {
             await this.call(HelperMethod.CaptureStart, { app_guid: this.appGuid, app_name: this.opts.app?.name ?? 'Huitong bridge', action: this.opts.app?.action ?? 'copy' });
             this.capturing = true;
+            this.captureStarts += 1;
           }
           // the helper serves one request at a time, so a long capture.wait holds up every other
           // call (an org read is a dozen calls in a row): while other calls are active, wait briefly

@@ -100,9 +100,17 @@ export class ComCapture implements CapturePort {
   readonly name = 'com' as const;
   private off: (() => void) | null = null;
   private chain: Promise<void> = Promise.resolve();
+  private seenStarts = 0;
+  /**
+   * `catchUp` (optional): another capture path that covers the time COM capture was off (IMWatch)
+   * reads everything it has before the first messages of each new capture session are forwarded,
+   * so messages sent while capture was off (adapter or helper restart) are not overtaken by
+   * later ones in the same conversation.
+   */
   constructor(
     private readonly helper: ComHelper,
     private readonly onBad: (e: unknown) => void = () => {},
+    private readonly catchUp?: () => Promise<void>,
   ) {}
 
   async start(sink: (messages: CapturedMessage[]) => Promise<void>): Promise<void> {
@@ -113,7 +121,16 @@ export class ComCapture implements CapturePort {
         if (m) msgs.push(m);
         else this.onBad(e);
       }
-      if (msgs.length > 0) this.chain = this.chain.then(() => sink(msgs)).catch((err: unknown) => this.onBad(err));
+      if (msgs.length === 0) return;
+      const starts = this.helper.status().captureStarts;
+      const gap = this.catchUp !== undefined && starts !== this.seenStarts;
+      this.seenStarts = starts;
+      this.chain = this.chain
+        .then(async () => {
+          if (gap) await this.catchUp?.().catch(() => undefined);
+          await sink(msgs);
+        })
+        .catch((err: unknown) => this.onBad(err));
     });
     this.helper.setCapture(true);
   }

@@ -217,8 +217,9 @@ export class ImWatchTailer implements CapturePort {
     while (this.running) await this.running;
   }
 
-  /** Reads what is new now; resolves when done (tests). */
+  /** Reads what is new now (a pass that starts after this call); resolves when done. Nothing when not started. */
   async pollNow(): Promise<void> {
+    if (this.stopped) return;
     this.kick();
     while (this.running) await this.running;
   }

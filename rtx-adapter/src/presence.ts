@@ -25,6 +25,7 @@ export class PresencePoller {
   private running: Promise<void> | null = null;
   private stopped = true;
   private readonly abort = new AbortController();
+  private fullAgain = false;
   polls = 0;
 
   constructor(private readonly d: PresencePollerDeps) {}
@@ -50,6 +51,16 @@ export class PresencePoller {
     await this.running;
   }
 
+  /**
+   * The next poll sends the full list again: the gateway forgets RTX presence when the link
+   * drops, and drops items for accounts it does not know yet (a full list sent before the
+   * first snapshot was applied). Called on every (re)connect and after a snapshot was queued,
+   * so the full list follows the snapshot on the channel.
+   */
+  resync(): void {
+    this.fullAgain = true;
+  }
+
   async pollOnce(): Promise<void> {
     let now: Map<string, PresenceState>;
     try {
@@ -63,7 +74,8 @@ export class PresencePoller {
     }
     this.polls += 1;
     const items: PresenceUpdate['items'] = [];
-    const full = this.last === null;
+    const full = this.last === null || this.fullAgain;
+    this.fullAgain = false;
     if (full) for (const [account, state] of now) items.push({ account, state });
     else {
       const last = this.last as Map<string, PresenceState>;
@@ -79,6 +91,7 @@ export class PresencePoller {
       await Promise.all(sends);
       this.last = now;
     } catch (e) {
+      if (full) this.fullAgain = true;
       this.d.log.warn({ err: (e as Error).message }, 'could not queue rtx.presence');
     }
   }

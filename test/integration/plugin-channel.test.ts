@@ -4,6 +4,7 @@ import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { encodeFrame, FrameDecoder } from '../../gateway/src/protocol/framing.js';
 import { PLUGIN_BAD_CODES_PER_WINDOW } from '../../gateway/src/protocol/plugin-v1.js';
+import { MAX_PENDING_HANDSHAKES } from '../../gateway/src/edges/plugin/server.js';
 import { PluginChannel, type ChannelState } from '../../rtx-adapter/src/channel.js';
 import { AdapterStore } from '../../rtx-adapter/src/outbox.js';
 import { ConfigError } from '../../gateway/src/config/load.js';
@@ -223,6 +224,27 @@ t.test('bad input on 7014: clear closes, no crash, and the channel keeps serving
   await waitFor(() => got.length === 1 && down.length === 1, 'payloads after bad input');
   t.same(down, ['queued while nobody was connected'], 'frames queued for an earlier adapter id are handed to the new one');
   t.same(got, ['after the bad input']);
+});
+
+t.test('more connections in their handshake than allowed: refused with GW_RATE_LIMITED, the gateway keeps serving', async (t) => {
+  const g = await startGateway(t);
+  const port = pluginPort(g);
+  // silent connections (no hello) hold handshake slots; the next one is refused at once
+  const silent: RawPlugin[] = [];
+  for (let i = 0; i < MAX_PENDING_HANDSHAKES; i++) {
+    const r = new RawPlugin(port, g.ca);
+    silent.push(r);
+    await r.ready();
+  }
+  // refused before its handshake timer existed: this used to throw a ReferenceError and take the gateway down
+  const extra = new RawPlugin(port, g.ca);
+  t.match(await extra.ended, { t: 'bye', code: 'GW_RATE_LIMITED' });
+  for (const r of silent) r.destroy();
+  const store = AdapterStore.open(tempDir(t));
+  t.teardown(() => store.close());
+  const c = channel(t, { port, ca: g.ca }, store, g.gw.services.rtxCode.current().code);
+  await c.start();
+  await stateOf(c, 'CONNECTED');
 });
 
 t.test('the certificate pin: right fingerprint connects, a wrong one does not', async (t) => {

@@ -17,6 +17,7 @@ export class ClientEdge {
   readonly connections = new Set<ClientConnection>();
   readonly metrics: EdgeMetrics = { slowConsumers: 0, rateLimited: 0, badFrames: 0, heartbeatTimeouts: 0, refusedConnections: 0 };
   private sweeper: NodeJS.Timeout | null = null;
+  private stopped = false;
   private readonly deps: ClientEdgeDeps;
 
   constructor(deps: Omit<ClientEdgeDeps, 'metrics' | 'onClosed'>) {
@@ -24,6 +25,7 @@ export class ClientEdge {
   }
 
   start(): void {
+    this.stopped = false;
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
   }
@@ -34,6 +36,12 @@ export class ClientEdge {
   }
 
   private register = (c: ClientConnection): boolean => {
+    // shutting down: a client that reconnects at once (its listener is still open until the
+    // rest of the gateway has stopped) is told so, or it would keep the listener from closing
+    if (this.stopped) {
+      c.end('GW_SERVER_SHUTDOWN');
+      return false;
+    }
     if (this.connections.size >= this.deps.limits.maxConnections) {
       this.metrics.refusedConnections += 1;
       c.end('GW_RATE_LIMITED', 'the server holds its maximum number of connections');
@@ -100,6 +108,7 @@ export class ClientEdge {
 
   /** Closes every connection with GW_SERVER_SHUTDOWN (clients reconnect and resume elsewhere or later). */
   stop(): void {
+    this.stopped = true;
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
     for (const c of [...this.connections]) c.end('GW_SERVER_SHUTDOWN');

@@ -129,6 +129,8 @@ export class PluginServer {
       socket.write(encodeFrame(json, Number.MAX_SAFE_INTEGER));
       return true;
     };
+    // declared before end(), which may run before the timer is set (refused at once while stopping or rate limited)
+    let handshakeTimer: NodeJS.Timeout | undefined = undefined;
     const link: PluginLink = {
       write: (json) => state !== 'closed' && writeRaw(json),
       close: (code, message) => end(code, message),
@@ -149,7 +151,7 @@ export class PluginServer {
       this.metrics.rateLimited += 1;
       return end('GW_RATE_LIMITED', 'too many connections are in their handshake', { retryAfterMs: 5000 });
     }
-    const handshakeTimer = setTimeout(() => end('GW_HANDSHAKE_TIMEOUT', `no hello within ${this.deps.handshakeTimeoutMs ?? PLUGIN_HANDSHAKE_TIMEOUT_MS} ms`), this.deps.handshakeTimeoutMs ?? PLUGIN_HANDSHAKE_TIMEOUT_MS);
+    handshakeTimer = setTimeout(() => end('GW_HANDSHAKE_TIMEOUT', `no hello within ${this.deps.handshakeTimeoutMs ?? PLUGIN_HANDSHAKE_TIMEOUT_MS} ms`), this.deps.handshakeTimeoutMs ?? PLUGIN_HANDSHAKE_TIMEOUT_MS);
     handshakeTimer.unref();
 
     const onHello = async (frame: PluginFrame) => {
