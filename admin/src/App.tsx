@@ -18,6 +18,8 @@ const LOADERS = {
   admins: () => import('./pages/Admins'),
   excel: () => import('./pages/Excel'),
   rtx: () => import('./pages/Rtx'),
+  sync: () => import('./pages/Sync'),
+  backup: () => import('./pages/Backup'),
 };
 const OrgPage = lazy(LOADERS.org);
 const GroupsPage = lazy(LOADERS.groups);
@@ -26,9 +28,11 @@ const AccessPage = lazy(LOADERS.access);
 const AdminsPage = lazy(LOADERS.admins);
 const ExcelPage = lazy(LOADERS.excel);
 const RtxPage = lazy(LOADERS.rtx);
+const SyncPage = lazy(LOADERS.sync);
+const BackupPage = lazy(LOADERS.backup);
 
 type Right = MeView['rights'][number];
-type PageKey = 'org' | 'access' | 'groups' | 'excel' | 'admins' | 'licence' | 'logs' | 'rtx';
+type PageKey = 'org' | 'access' | 'groups' | 'excel' | 'admins' | 'licence' | 'logs' | 'rtx' | 'sync' | 'backup';
 
 const PAGES: { key: PageKey; label: MessageKey; rights: string[] }[] = [
   { key: 'org', label: 'menu.org', rights: [] },
@@ -38,6 +42,8 @@ const PAGES: { key: PageKey; label: MessageKey; rights: string[] }[] = [
   { key: 'admins', label: 'menu.admins', rights: ['admins'] },
   { key: 'licence', label: 'menu.licence', rights: ['licence'] },
   { key: 'rtx', label: 'menu.rtx', rights: ['settings'] },
+  { key: 'sync', label: 'menu.sync', rights: ['settings'] },
+  { key: 'backup', label: 'menu.backup', rights: ['settings'] },
   { key: 'logs', label: 'menu.logs', rights: ['logs'] },
 ];
 
@@ -155,6 +161,8 @@ function Shell({ me, onLoggedOut }: { me: MeView; onLoggedOut(): void }) {
               {page === 'admins' && <AdminsPage me={me} />}
               {page === 'excel' && <ExcelPage />}
               {page === 'rtx' && <RtxPage me={me} />}
+              {page === 'sync' && <SyncPage />}
+              {page === 'backup' && <BackupPage />}
             </Suspense>
           )}
         </Layout.Content>
