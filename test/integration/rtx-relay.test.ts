@@ -80,19 +80,26 @@ t.test('mobile → RTX: 1:1 and group messages become gw.im.send; RTX → mobile
   t.match(await adapter.next('gw.sync.request', () => true, mark), { reason: /unknown sender nobody/ });
   t.equal(g.gw.rtx.counters.unknownAccounts, 1);
 
-  // delivery failure: the sender sees a notice from the system app
-  await adapter.send('rtx.delivery', { ref: `m${ack.id}`, ok: false, error: { code: 'RTX_UNKNOWN_USER', message: 'no such user' } });
-  const notice = await mobile.inbox.until((ms) => ms.some((m) => m.fromApp?.id === 'system'), 'the failure notice');
+  // delivery failure of an RTX user's message: the sender sees a notice from the system app
+  await adapter.send('rtx.delivery', { ref: `m${gack.id}`, ok: false, error: { code: 'RTX_UNKNOWN_USER', message: 'no such user' } });
+  const notice = await wangwu.inbox.until((ms) => ms.some((m) => m.fromApp?.id === 'system'), 'the failure notice');
   const n = notice.find((m) => m.fromApp?.id === 'system') as (typeof notice)[number];
-  t.match((n.body as { text: string }).text, /zhangsan.*你好，张三.*没有送达 RTX.*RTX_UNKNOWN_USER/);
+  t.match((n.body as { text: string }).text, /项目组.*大家好.*没有送达 RTX.*RTX_UNKNOWN_USER/);
+
+  // mobile1 has no RTX account, so RTX cannot take the IM as from them: a notification instead
+  const mark0 = adapter.received.length;
+  await adapter.send('rtx.delivery', { ref: `m${ack.id}`, ok: false, error: { code: 'RTX_UNKNOWN_USER', message: 'no such sender' } });
+  t.match(await adapter.next('gw.notify.send', (b) => b.ref === `n${ack.id}`, mark0), { receivers: ['zhangsan'], title: 'mobile1 的消息', text: '你好，张三 㑇' });
+  await adapter.send('rtx.delivery', { ref: `n${ack.id}`, ok: true });
+  t.notOk(mobile.inbox.messages.some((m) => m.fromApp?.id === 'system'), 'delivered as a notification: no failure notice');
   // refused as IM: a SendNotify instead; when that fails too, a notice
   const mark2 = adapter.received.length;
   await adapter.send('rtx.delivery', { ref: `m${link.id}`, ok: false, error: { code: 'RTX_REFUSED', message: 'IM refused' } });
   t.match(await adapter.next('gw.notify.send', () => true, mark2), { ref: `n${link.id}`, receivers: ['zhangsan'], text: '[链接] 文档 https://example.cn/a' });
   await adapter.send('rtx.delivery', { ref: `m${link.id}`, ok: false, error: { code: 'RTX_REFUSED', message: 'IM refused' } });
   await adapter.send('rtx.delivery', { ref: `n${link.id}`, ok: false, error: { code: 'RTX_UNREACHABLE', message: 'down' } });
-  await mobile.inbox.until((ms) => ms.filter((m) => m.fromApp?.id === 'system').length === 2, 'the second notice');
-  t.equal(adapter.received.filter((p) => p.type === 'gw.notify.send').length, 1, 'one SendNotify per message');
+  await mobile.inbox.until((ms) => ms.filter((m) => m.fromApp?.id === 'system').length === 1, 'the notice after the SendNotify failed too');
+  t.equal(adapter.received.filter((p) => p.type === 'gw.notify.send' && p.body.ref === `n${link.id}`).length, 1, 'one SendNotify per message');
 
   // presence of RTX users
   const watched = await mobile.client.subscribePresence([zhangsan]);

@@ -225,8 +225,16 @@ export class RtxBridge {
     const messageId = Number(m[2]);
     const failed = d.failed ?? [];
     if (d.ok && failed.length === 0) return;
-    if (!d.ok && !notify && d.error?.code === 'RTX_REFUSED' && this.notifyFallback(messageId)) return;
+    // SendIM not possible: RTX refused it, or the sender has no RTX account (a phone/web-only or LDAP user) — a notification instead
+    const imImpossible = d.error?.code === 'RTX_REFUSED' || (d.error?.code === 'RTX_UNKNOWN_USER' && !this.senderInRtx(messageId));
+    if (!d.ok && !notify && imImpossible && this.notifyFallback(messageId)) return;
     await this.noticeToSender(messageId, d.ok ? null : (d.error?.code ?? 'RTX_REFUSED'), d.ok ? failed : [], notify);
+  }
+
+  /** Whether the message's sender is an RTX user (SendIM can only speak as one). */
+  private senderInRtx(messageId: number): boolean {
+    const origin = this.deps.db.prepare('SELECT u.origin FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.id = ?').pluck().get(messageId) as string | undefined;
+    return origin === 'rtx';
   }
 
   /**
