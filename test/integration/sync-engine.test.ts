@@ -229,6 +229,18 @@ t.test('deletion policy: disabled first, deleted after N days (injected clock); 
   t.equal(userRow(s, 'p2')?.name, '改名');
   t.match(userRow(s, 'p3'), { status: 'disabled' });
   t.match(userRow(s, 'p4'), { status: 'active' }, 'users the delta does not name are untouched');
+
+  // deltas cannot show deletions: a day after the last full read the source is read in full again
+  dir.snapshot.users = dir.snapshot.users.filter((u) => u.externalId !== 'p5');
+  dir.deltas.push({ depts: [], users: [] });
+  clock.advance(12 * 3_600_000);
+  const r5 = await runOnce(sync, 'hr');
+  t.equal(r5.readKind, 'delta', 'within reconcileHours (24 by default): a delta, which does not see p5 is gone');
+  t.match(userRow(s, 'p5'), { status: 'active' });
+  clock.advance(12 * 3_600_000 + 1000);
+  const r6 = await runOnce(sync, 'hr');
+  t.equal(r6.readKind, 'snapshot', 'a day after the last full read: a full read');
+  t.match(userRow(s, 'p5'), { status: 'disabled' }, 'the full read catches the deletion');
 });
 
 t.test('safety brake, history and plan download over the admin API; secrets are write-only', async (t) => {

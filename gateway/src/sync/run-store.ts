@@ -54,6 +54,12 @@ const RUN_COLS = 'r.*, EXISTS (SELECT 1 FROM sync_run_plans p WHERE p.run_id = r
 export class SyncRunStore {
   constructor(readonly db: Db) {}
 
+  /** When the source's last applied full read (a snapshot, not a dry run) finished; null if never. */
+  lastFullReadAt(sourceId: string): number | null {
+    const v = this.db.prepare("SELECT max(finished_at) FROM sync_runs WHERE source_id = ? AND state = 'applied' AND read_kind = 'snapshot' AND dry_run = 0").pluck().get(sourceId);
+    return typeof v === 'number' ? v : null;
+  }
+
   // ---- sources ----
 
   sources(): SourceRow[] {

@@ -21,6 +21,9 @@ export interface SyncClock {
   now(): number;
 }
 export const SYSTEM_CLOCK: SyncClock = { now: () => Date.now() };
+
+/** How often a source that reads deltas is read in full anyway (docs/sync.md#reconcile). */
+export const DEFAULT_RECONCILE_HOURS = 24;
 const TEST_CONNECTION_TIMEOUT_MS = 30_000;
 
 export interface SyncServiceDeps {
@@ -325,6 +328,19 @@ export class SyncService {
     for (const w of [...a.waiters]) w();
   }
 
+  /**
+   * Deltas cannot show deletions (an entry that is gone is not "changed"): every
+   * `reconcileHours` (source config, default 24; 0 = every run) the source is read
+   * in full, so people removed at the source are disabled in the same run.
+   */
+  private reconcileDue(row: SourceRow): boolean {
+    if (!row.cursor) return true;
+    const cfg = this.configs.plainConfig(row) as { reconcileHours?: unknown };
+    const hours = typeof cfg.reconcileHours === 'number' && cfg.reconcileHours >= 0 ? cfg.reconcileHours : DEFAULT_RECONCILE_HOURS;
+    const last = this.store.lastFullReadAt(row.id);
+    return last === null || this.now() - last >= hours * 3_600_000;
+  }
+
   private async execute(runId: number, row: SourceRow, opts: StartOptions, a: Active): Promise<void> {
     const { log } = this.deps;
     const t0 = performance.now();
@@ -335,7 +351,7 @@ export class SyncService {
       let read: Snapshot | Delta | null;
       try {
         read = await src.read({
-          sinceCursor: row.cursor, signal: a.abort.signal, dryRun: opts.dryRun,
+          sinceCursor: this.reconcileDue(row) ? null : row.cursor, signal: a.abort.signal, dryRun: opts.dryRun,
           onProgress: (p) => this.progress(a, { phase: p.phase, done: p.done, total: p.total ?? null }),
         });
       } finally {

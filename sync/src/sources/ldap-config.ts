@@ -46,6 +46,7 @@ export const LdapConfigSchema = Type.Object(
     pageSize: Type.Integer({ minimum: 1, maximum: 5000, default: 500, description: 'Paged-results page size; keep it at or below the server size limit (AD MaxPageSize is 1000)' }),
     connectTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 5000 }),
     timeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000, description: 'Per operation' }),
+    reconcileHours: Type.Optional(Type.Number({ minimum: 0, maximum: 8760, description: 'Read in full (catching deletions) at least this often; between, runs read deltas. Default 24; 0 = always full' })),
   },
   { additionalProperties: false },
 );
