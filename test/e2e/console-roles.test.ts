@@ -65,11 +65,21 @@ async function apiSession(gw: TestGateway, username: string, password: string) {
 /** Picks one department in the role form's department picker. */
 async function pickDept(cp: ConsolePage, name: string): Promise<void> {
   const { page } = cp;
-  await page.locator('#role-scope-picker').click();
-  await page.locator(`.ant-select-tree [title="${name}"]`).click();
-  // close the picker's dropdown without leaving the modal
-  await page.locator('.ant-modal-title').click();
-  await page.locator('.ant-select-tree').waitFor({ state: 'hidden' });
+  const chosen = page.locator('.ant-select', { has: page.locator('#role-scope-picker') }).locator('.ant-select-selection-item', { hasText: name });
+  // a click that lands while the tree re-renders is lost: then pick again
+  for (let attempt = 1; ; attempt++) {
+    await page.locator('#role-scope-picker').click();
+    await page.locator(`.ant-select-tree [title="${name}"]`).click();
+    // close the picker's dropdown without leaving the modal
+    await page.locator('.ant-modal-title').click();
+    await page.locator('.ant-select-tree').waitFor({ state: 'hidden' });
+    try {
+      await chosen.waitFor({ timeout: 3000 });
+      return;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
 }
 
 /** Waits until the open modal has finished its opening animation, so a click lands where the element is. */
