@@ -52,7 +52,7 @@ if (browserReady(t)) {
 
     await page.getByTestId('access-result').waitFor();
     t.match(await page.getByTestId('access-result').innerText(), /禁止：已完成 1 人/, 'the page reports the block');
-    await page.getByTestId('access-authorised-block-mallory').waitFor({ state: 'detached' });
+    await page.getByTestId('access-authorised-block-mallory').first().waitFor({ state: 'detached' });
     t.pass('mallory left the authorised list');
 
     // the blocked list, and adding to it with the member picker
@@ -75,7 +75,7 @@ if (browserReady(t)) {
 
     // unblocking: no question, the member leaves the list
     await page.getByTestId('access-blocked-unblock-trent').click();
-    await page.getByTestId('access-blocked-unblock-trent').waitFor({ state: 'detached' });
+    await page.getByTestId('access-blocked-unblock-trent').first().waitFor({ state: 'detached' });
     t.equal((await dir.getUser(trent.id))?.blocked, false, 'unblocked on the server');
     const again = await online(t, gw, 'trent', { via: 'wss' });
     t.equal(again.client.state, 'online', 'and trent logs in again');
@@ -84,7 +84,7 @@ if (browserReady(t)) {
     await page.getByRole('tab', { name: '未授权' }).click();
     await page.getByTestId('access-waiting-block-walter').click();
     await page.locator('#access-confirm-cancel').click();
-    await page.locator('#access-confirm-cancel').waitFor({ state: 'detached' });
+    await page.locator('#access-confirm-cancel').first().waitFor({ state: 'detached' });
     t.equal((await dir.getUserByAccount('walter'))?.blocked, false, 'a cancelled block does nothing');
     t.same(cp.errors, [], 'no script errors');
   });
@@ -139,7 +139,7 @@ if (browserReady(t)) {
     await page.getByTestId('access-authorised-deauthorise-w1').click();
     t.match(await page.locator('.ant-modal-confirm').innerText(), /取消王一（w1）的授权？[\s\S]*会话将被断开/, 'the confirmation says their sessions close');
     await page.locator('#access-confirm-ok').click();
-    await page.getByTestId('access-authorised-deauthorise-w1').waitFor({ state: 'detached' });
+    await page.getByTestId('access-authorised-deauthorise-w1').first().waitFor({ state: 'detached' });
     t.equal((await dir.getUserByAccount('w1'))?.authorised, false, 'deauthorised on the server');
     await page.getByTestId('access-seats-text').filter({ hasText: '已用 49 / 共 50' }).waitFor();
     await page.getByRole('tab', { name: '未授权' }).click();

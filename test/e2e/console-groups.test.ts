@@ -24,7 +24,7 @@ async function pick(page: Page, pickerId: string, account: string): Promise<void
 
 async function closeDrawer(page: Page): Promise<void> {
   await page.locator('.group-drawer .ant-drawer-close').click();
-  await page.locator('[data-testid="group-detail"]').waitFor({ state: 'detached' });
+  await page.locator('[data-testid="group-detail"]').first().waitFor({ state: 'detached' });
 }
 
 const memberIdsOf = async (gw: TestGateway, id: GroupId) => [...((await gw.gw.services.directory.getGroup(id))?.memberIds ?? [])].sort((a, b) => a - b);
@@ -86,13 +86,13 @@ if (browserReady(t)) {
     const confirm = page.locator('.ant-popover:not(.ant-popover-hidden)');
     t.match(await confirm.innerText(), /3 名成员将失去这个群会话[\s\S]*不可恢复/, 'the confirmation says the members lose the conversation');
     await page.locator(`#group-delete-ok-${gid}`).click();
-    await page.locator(`#groups-table tr[data-row-key="${gid}"]`).waitFor({ state: 'detached' });
+    await page.locator(`#groups-table tr[data-row-key="${gid}"]`).first().waitFor({ state: 'detached' });
     t.equal(await dir.getGroup(gid), null, 'deleted on the server');
 
     // search narrows the server-paged list
     await page.locator('#groups-search').fill('rtx');
     await page.locator('#groups-search').press('Enter');
-    await page.locator('#groups-table').getByText('全员群').waitFor({ state: 'detached' });
+    await page.locator('#groups-table').getByText('全员群').first().waitFor({ state: 'detached' });
     t.equal(await page.locator('#groups-table tbody tr[data-row-key]').count(), 1, 'only the matching group is listed');
     t.same(cp.errors, [], 'no script errors');
   });
@@ -198,7 +198,7 @@ if (browserReady(t)) {
     await page.getByRole('tab', { name: '人数上限与白名单' }).click();
     await page.locator(`#group-exempt-remove-${owner.id}`).click();
     await page.locator(`#group-exempt-remove-ok-${owner.id}`).click();
-    await page.locator(`#group-exempt-table tr[data-row-key="${owner.id}"]`).waitFor({ state: 'detached' });
+    await page.locator(`#group-exempt-table tr[data-row-key="${owner.id}"]`).first().waitFor({ state: 'detached' });
     t.same(await dir.limitExemptIds(), [], 'removed from the server’s whitelist');
     t.same(cp.errors, [], 'no script errors');
   });

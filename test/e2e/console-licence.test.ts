@@ -3,7 +3,7 @@ import path from 'node:path';
 import t from 'tap';
 import { signLicence, type Licence } from '../../gateway/src/licence/format.js';
 import { generateVendorKeyPair } from '../../gateway/src/licence/keys.js';
-import { browserReady, ensureRootAdmin, launch, loginInBrowser, newConsolePage } from '../helpers/browser.js';
+import { browserReady, ensureRootAdmin, fillDate, launch, loginInBrowser, newConsolePage } from '../helpers/browser.js';
 import { startGateway, tempDir } from '../helpers/gateway.js';
 
 /** A local day `offsetDays` from today, YYYY-MM-DD (the server takes days in its local time zone too). */
@@ -127,8 +127,7 @@ if (browserReady(t)) {
     await page.locator('#licenceRequest_seats').fill('300');
     await page.locator('#licenceRequest_phone').fill('+86 10 8888 6666');
     await page.locator('#licenceRequest_email').fill('it@example.cn');
-    await page.locator('#licenceRequest_expiresAt').fill(day(400));
-    await page.locator('#licenceRequest_expiresAt').press('Enter');
+    await fillDate(page.locator('#licenceRequest_expiresAt'), day(400));
     await page.locator('#licenceRequest_note').fill('新分公司上线，需要增加 180 人');
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#licence-request-submit').click()]);
     t.match(download.suggestedFilename(), /^huitong-licence-request-expand-\d{4}-\d{2}-\d{2}\.json$/, 'the file has the server’s name');

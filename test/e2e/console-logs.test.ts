@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { APIRequestContext } from 'playwright-core';
-import { browserReady, ensureRootAdmin, launch, loginInBrowser, newConsolePage } from '../helpers/browser.js';
+import { browserReady, ensureRootAdmin, fillDate, launch, loginInBrowser, newConsolePage } from '../helpers/browser.js';
 import { startGateway } from '../helpers/gateway.js';
 
 const DAY_MS = 86_400_000;
@@ -52,20 +52,17 @@ if (browserReady(t)) {
     await page.locator('#log-filter-action').fill('member');
     await page.locator('#log-filter-action').press('Tab'); // leaves the field: its suggestions close
     await page.locator('#log-filter-apply').click();
-    await page.locator('#log-table tr[data-action="role.update"]').waitFor({ state: 'detached' });
+    await page.locator('#log-table tr[data-action="role.update"]').first().waitFor({ state: 'detached' });
     t.equal(await rows.count(), 2, 'member.* keeps the two member entries');
     t.same(new Set(await attrs('data-action')), new Set(['member.update']), 'only member actions');
     t.equal(await page.locator('#log-table img').count(), 0, 'a label with markup is not rendered as markup');
     t.match(await page.locator('#log-table').innerText(), '<img src=x id=injected>', 'it is shown as text');
 
     // by time: today only leaves out the entry of three days ago
-    await page.locator('#log-filter-from').click();
-    await page.locator('#log-filter-from').fill(`${day(0)} 00:00`);
-    await page.locator('#log-filter-from').press('Enter');
-    await page.locator('#log-filter-to').fill(`${day(1)} 00:00`);
-    await page.locator('#log-filter-to').press('Enter');
+    await fillDate(page.locator('#log-filter-from'), `${day(0)} 00:00`, 'range-start');
+    await fillDate(page.locator('#log-filter-to'), `${day(1)} 00:00`, 'range-end');
     await page.locator('#log-filter-apply').click();
-    await page.locator(`#log-table tr[data-log-id="${old}"]`).waitFor({ state: 'detached' });
+    await page.locator(`#log-table tr[data-log-id="${old}"]`).first().waitFor({ state: 'detached' });
     t.equal(await rows.count(), 1, 'the entry of three days ago is outside the range');
     t.equal(await page.getByTestId('log-total').innerText(), '共 1 条', 'the server counted it so');
 
@@ -85,7 +82,7 @@ if (browserReady(t)) {
     await page.locator('#log-filter-admin').click();
     await page.locator('.ant-select-item-option[title="root"]').click();
     await page.locator('#log-filter-apply').click();
-    await page.locator('#log-table tr[data-action="member.update"]').waitFor({ state: 'detached' });
+    await page.locator('#log-table tr[data-action="member.update"]').first().waitFor({ state: 'detached' });
     const byRoot = await attrs('data-action');
     t.ok(byRoot.includes('role.update') && byRoot.includes('admin.create'), 'root’s own changes are listed');
     t.notOk(byRoot.includes('member.update'), 'the command line’s are not');
@@ -100,7 +97,7 @@ if (browserReady(t)) {
     await page.locator('#log-filter-reset').click();
     await page.locator('#log-table tr[data-action="member.update"]').first().waitFor();
     await page.locator(`#log-table tr[data-log-id="${old}"] [data-testid="log-filter-by-target"]`).click();
-    await page.locator('#log-table tr[data-action="role.update"]').waitFor({ state: 'detached' });
+    await page.locator('#log-table tr[data-action="role.update"]').first().waitFor({ state: 'detached' });
     t.same(await attrs('data-log-id'), [String(old)], 'only the entries about that member');
     t.same(cp.errors, [], 'no script errors');
   });

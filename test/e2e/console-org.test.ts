@@ -99,7 +99,7 @@ if (browserReady(t)) {
     t.match(await moveError.innerText(), /cannot move 总部 under itself or one of its sub-departments/, 'the move is refused with the server’s reason');
     await cp.shot('org-refusal');
     await p.locator('#dept-move-cancel').click();
-    await p.locator('#dept-move-ok').waitFor({ state: 'detached' });
+    await p.locator('#dept-move-ok').first().waitFor({ state: 'detached' });
     dept = await deptsByName(gw);
     t.equal(dept('总部').parentId, null, '总部 has not moved');
     t.equal(await treeNode(p, '总部').locator('.ant-tree-indent-unit').count(), 0, 'and the tree still shows it at the top level');
@@ -170,7 +170,7 @@ if (browserReady(t)) {
     await pickDept(p, 'move-depts', ['总部', '市场部']);
     await p.locator('.ant-modal-title').click();
     await p.locator('#member-move-ok').click();
-    await memberRow(p, 'li.si').waitFor({ state: 'detached' });
+    await memberRow(p, 'li.si').first().waitFor({ state: 'detached' });
     li = await dir.getUserByAccount('li.si');
     t.same(li?.depts, [{ deptId: mkt.id, main: true }], 'on the server li.si is now in 市场部 only');
     await deptTitle(p, '市场部').click();
@@ -188,7 +188,7 @@ if (browserReady(t)) {
     await p.locator('#member-title').and(p.locator('[value="经理"]')).waitFor();
     await cp.shot('member-edit');
     await p.locator('.member-drawer .ant-drawer-close').click();
-    await p.locator('.member-drawer .ant-drawer-content').waitFor({ state: 'detached' });
+    await p.locator('.member-drawer .ant-drawer-content').first().waitFor({ state: 'detached' });
 
     // delete
     await p.locator('#member-search').fill('');
@@ -196,7 +196,7 @@ if (browserReady(t)) {
     await memberRow(p, 'li.si').waitFor();
     await memberRow(p, 'li.si').getByTestId('member-delete').click();
     await p.locator('#member-delete-ok').click();
-    await memberRow(p, 'li.si').waitFor({ state: 'detached' });
+    await memberRow(p, 'li.si').first().waitFor({ state: 'detached' });
     t.equal(await dir.getUserByAccount('li.si'), null, 'li.si is gone from the server');
     t.same(cp.errors, [], 'no script errors');
   });
@@ -219,7 +219,7 @@ if (browserReady(t)) {
 
     await a.page.locator('#member-title').fill('架构师');
     await a.page.locator('#member-save').click();
-    await a.page.locator('.member-drawer .ant-drawer-content').waitFor({ state: 'detached' });
+    await a.page.locator('.member-drawer .ant-drawer-content').first().waitFor({ state: 'detached' });
     t.equal((await dir.getUserByAccount('wang.wu'))?.title, '架构师', 'the first save is on the server');
 
     await b.page.locator('#member-mobile').fill('13900000009');
@@ -237,7 +237,7 @@ if (browserReady(t)) {
     await b.page.locator('#member-reapply').click();
     t.equal(await b.page.locator('#member-mobile').inputValue(), '13900000009', 'the second administrator’s change is filled in again');
     await b.page.locator('#member-save').click();
-    await b.page.locator('.member-drawer .ant-drawer-content').waitFor({ state: 'detached' });
+    await b.page.locator('.member-drawer .ant-drawer-content').first().waitFor({ state: 'detached' });
     u = await dir.getUserByAccount('wang.wu');
     t.same([u?.title, u?.mobile], ['架构师', '13900000009'], 'both changes are on the server');
     t.same(a.errors, [], 'no script errors (first administrator)');

@@ -85,7 +85,7 @@ async function pickDept(cp: ConsolePage, name: string): Promise<void> {
 /** Waits until the open modal has finished its opening animation, so a click lands where the element is. */
 async function modalSettled(page: Page): Promise<void> {
   await page.locator('.ant-modal').waitFor();
-  await page.locator('.ant-modal[class*="zoom"]').waitFor({ state: 'detached' });
+  await page.locator('.ant-modal[class*="zoom"]').first().waitFor({ state: 'detached' });
 }
 
 async function rowVersion(gw: TestGateway, id: UserId): Promise<number> {
@@ -135,7 +135,7 @@ if (browserReady(t)) {
     t.ok(await page.locator('#role_name').isDisabled(), 'the built-in role opens read-only');
     t.notOk(await page.locator('#role-save').isVisible(), 'and cannot be saved');
     await page.locator('#role-cancel').click();
-    await page.locator('.ant-modal').waitFor({ state: 'detached' });
+    await page.locator('.ant-modal').first().waitFor({ state: 'detached' });
     const roles = (await pageCall(page, 'GET', '/roles')).body.roles as { id: number; builtin: boolean }[];
     const builtinId = roles.find((r) => r.builtin)?.id;
     const refused = await pageCall(page, 'DELETE', `/roles/${builtinId}`);
@@ -184,7 +184,7 @@ if (browserReady(t)) {
     await east.locator('#members-card tr[data-account="zhangsan"]').getByTestId('member-edit').click();
     await east.locator('#member-name').fill('张三丰');
     await east.locator('#member-save').click();
-    await east.locator('.member-drawer .ant-drawer-content').waitFor({ state: 'detached' });
+    await east.locator('.member-drawer .ant-drawer-content').first().waitFor({ state: 'detached' });
     await east.locator('#members-card tr[data-account="zhangsan"]').getByText('张三丰').waitFor();
     t.equal((await directory.mustUser(d.zhang)).name, '张三丰', 'editing a member inside the scope in the UI succeeds');
     // 华东 is still the selected department
@@ -306,7 +306,7 @@ if (browserReady(t)) {
     await page.locator('#admin-password_password').fill('auditor-pass-9');
     await page.locator('#admin-password_confirm').fill('auditor-pass-9');
     await page.locator('#admin-password-save').click();
-    await page.locator('#admin-password-form').waitFor({ state: 'detached' });
+    await page.locator('#admin-password-form').first().waitFor({ state: 'detached' });
     await apiSession(gw, 'auditor', 'auditor-pass-9');
     t.pass('the reset password works');
 

@@ -121,7 +121,7 @@ if (browserReady(t)) {
     t.match(await page.locator('#rtx-connection').innerText(), /127\.0\.0\.1/, 'and where from');
     await page.locator('#rtx-code-toggle').click();
     await page.locator('#rtx-code[data-shown=false]').waitFor();
-    await page.locator('.ant-message-notice').first().waitFor({ state: 'detached' });
+    await page.locator('.ant-message-notice').first().first().waitFor({ state: 'detached' });
     await cp.shot('rtx-connection');
 
     // regenerating disconnects it
@@ -170,7 +170,7 @@ if (browserReady(t)) {
     // saving a local field sends only that field
     await page.locator('#member-order').fill('7');
     await page.locator('#member-save').click();
-    await page.locator('.member-drawer .ant-drawer-content').waitFor({ state: 'detached' });
+    await page.locator('.member-drawer .ant-drawer-content').first().waitFor({ state: 'detached' });
     const u = await directory.getUserByAccount('zhangsan');
     t.equal(u?.order, 7, 'the order was saved');
     t.equal(u?.name, '张三', 'the RTX fields are unchanged');
@@ -278,7 +278,7 @@ if (browserReady(t)) {
     const readsWhileWaiting = runReads;
     runs = [{ id: 2, source: 'com', reason: 'manual', state: 'applied', startedAt: now, finishedAt: now + 2000, counts: counts(1, 3, 0), error: null }, ...runs.slice(1)];
     await page.locator('#rtx-runs [data-testid=rtx-run][data-run="2"][data-state=applied]').waitFor();
-    await page.locator('#rtx-sync-waiting').waitFor({ state: 'detached' });
+    await page.locator('#rtx-sync-waiting').first().waitFor({ state: 'detached' });
     t.ok(runReads > readsWhileWaiting, 'the runs were read again until the new run finished');
     t.match(await page.locator('#rtx-runs [data-run="2"]').innerText(), /成员: 新增 3/, 'with its counts');
 
@@ -299,7 +299,7 @@ if (browserReady(t)) {
     t.match(await page.locator('#rtx-import-warnings').innerText(), /ghost 不存在/, 'the warnings are listed');
     if (!(await hasRoute(gw, 'POST', '/rtx/import-xml?dryRun=true'))) {
       // the real import test takes this screenshot once the route is there
-      await page.locator('.ant-message-notice').first().waitFor({ state: 'detached' });
+      await page.locator('.ant-message-notice').first().first().waitFor({ state: 'detached' });
       await cp.shot('rtx-import-plan');
     }
     const reads = runReads;

@@ -55,7 +55,7 @@ async function attrs(loc: Locator, name: string): Promise<(string | null)[]> {
 
 async function closeRunDrawer(page: Page): Promise<void> {
   await page.locator('.sync-run-drawer .ant-drawer-close').click();
-  await page.locator('#sync-run-detail').waitFor({ state: 'detached' });
+  await page.locator('#sync-run-detail').first().waitFor({ state: 'detached' });
 }
 
 if (browserReady(t)) {
@@ -97,7 +97,7 @@ if (browserReady(t)) {
     await page.locator('#sync-schedule-preview').scrollIntoViewIfNeeded();
     await cp.shot('sync-source-form');
     await page.locator('#sync-source-save').click();
-    await page.locator('#sync-source-form').waitFor({ state: 'detached' });
+    await page.locator('#sync-source-form').first().waitFor({ state: 'detached' });
 
     const row = sourceRow(page, 'corp');
     await row.waitFor();
@@ -115,7 +115,7 @@ if (browserReady(t)) {
     await page.locator('#sync-secret-secret').fill('s3cr3t-from-ui');
     await page.locator('#sync-source-brake').fill('10');
     await page.locator('#sync-source-save').click();
-    await page.locator('#sync-source-form').waitFor({ state: 'detached' });
+    await page.locator('#sync-source-form').first().waitFor({ state: 'detached' });
     await row.getByTestId('sync-source-schedule').filter({ hasText: '每周一 03:00' }).waitFor();
     t.match(sync.source('corp'), { schedule: '0 3 * * 1', secretsSet: ['secret'] }, 'the server has the new schedule and the secret');
     await row.getByTestId('sync-source-edit').click();
@@ -123,7 +123,7 @@ if (browserReady(t)) {
     t.match(await page.locator('#sync-secret-secret').innerText(), /已设置/, 'a stored secret shows as set');
     t.notOk((await page.content()).includes('s3cr3t-from-ui'), 'and is not in the page');
     await page.locator('#sync-source-cancel').click();
-    await page.locator('#sync-source-form').waitFor({ state: 'detached' });
+    await page.locator('#sync-source-form').first().waitFor({ state: 'detached' });
 
     // ---- test connection: the steps the kind reports ----
     await row.getByTestId('sync-source-test').click();
@@ -132,7 +132,7 @@ if (browserReady(t)) {
     t.equal(await step.getAttribute('data-ok'), 'true');
     t.match(await step.innerText(), new RegExp(`✓[\\s\\S]*读取[\\s\\S]*memory directory ${name}`), 'the step with ✓ and its message');
     await page.locator('#sync-test-close').click();
-    await page.locator('#sync-test-result').waitFor({ state: 'detached' });
+    await page.locator('#sync-test-result').first().waitFor({ state: 'detached' });
 
     // ---- dry run: the plan's counts, nothing applied ----
     await row.getByTestId('sync-source-dry').click();
@@ -155,7 +155,7 @@ if (browserReady(t)) {
     await page.mouse.move(10, 800);
     await row.locator('[data-testid=sync-source-last][data-state=applied]').waitFor();
     t.match(await row.getByTestId('sync-source-last').innerText(), /已完成[\s\S]*成员：新建 20/, 'the list shows the last run and its counts');
-    await page.locator('.ant-message-notice').first().waitFor({ state: 'detached' });
+    await page.locator('.ant-message-notice').first().first().waitFor({ state: 'detached' });
     await cp.shot('sync-sources');
 
     // ---- 3 of 20 (15 %) gone at the source: the brake holds the run ----
@@ -166,7 +166,7 @@ if (browserReady(t)) {
     t.equal(await countCell(page, 'users', 'disable').innerText(), '3');
     t.match(userRow(gw, 'm0'), { status: 'active' }, 'nothing applied before the confirmation');
     await page.mouse.move(10, 800);
-    await page.locator('.ant-message-notice').first().waitFor({ state: 'detached' });
+    await page.locator('.ant-message-notice').first().first().waitFor({ state: 'detached' });
     await cp.shot('sync-run-brake');
 
     // the plan as a JSON download
@@ -221,7 +221,7 @@ if (browserReady(t)) {
     await runDetail(page, 'cancelled').waitFor();
     t.equal(userRow(gw, 's1'), undefined, 'the cancelled run wrote nothing');
     await closeRunDrawer(page);
-    await row.getByTestId('sync-source-running').waitFor({ state: 'detached' });
+    await row.getByTestId('sync-source-running').first().waitFor({ state: 'detached' });
 
     await row.getByTestId('sync-source-delete').click();
     await page.locator('#sync-source-delete-ok').click();

@@ -131,3 +131,20 @@ export async function setBox(box: Locator, checked: boolean, attempts = 3): Prom
     }
   }
 }
+
+/**
+ * Types a value into an Ant Design date (or date-time) picker and commits it.
+ * The picker parses typed text asynchronously; an Enter pressed before the
+ * panel has taken the text commits the old value. So the panel's cell for the
+ * day is awaited as marked first (`selected` in a single picker, `range-start`
+ * or `range-end` in a range picker), and after Enter the panel is awaited
+ * closed — except after a range's start, where the panel stays open for the end.
+ */
+export async function fillDate(input: Locator, value: string, mark: 'selected' | 'range-start' | 'range-end' = 'selected'): Promise<void> {
+  const page = input.page();
+  await input.click();
+  await input.fill(value);
+  await page.locator(`.ant-picker-dropdown:not(.ant-picker-dropdown-hidden) td[title="${value.slice(0, 10)}"].ant-picker-cell-${mark}`).waitFor();
+  await input.press('Enter');
+  if (mark !== 'range-start') await page.waitForFunction(() => document.querySelectorAll('.ant-picker-dropdown:not(.ant-picker-dropdown-hidden)').length === 0);
+}
