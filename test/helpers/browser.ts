@@ -146,5 +146,8 @@ export async function fillDate(input: Locator, value: string, mark: 'selected' |
   await input.fill(value);
   await page.locator(`.ant-picker-dropdown:not(.ant-picker-dropdown-hidden) td[title="${value.slice(0, 10)}"].ant-picker-cell-${mark}`).waitFor();
   await input.press('Enter');
-  if (mark !== 'range-start') await page.waitForFunction(() => document.querySelectorAll('.ant-picker-dropdown:not(.ant-picker-dropdown-hidden)').length === 0);
+  if (mark !== 'range-start') {
+    // a function, not a string: the console's CSP forbids eval (and this file has no DOM types)
+    await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('.ant-picker-dropdown:not(.ant-picker-dropdown-hidden)').length === 0);
+  }
 }
