@@ -31,6 +31,9 @@ import { ConfigError } from './config/load.js';
 import { PluginHub } from './edges/plugin/hub.js';
 import { PluginServer } from './edges/plugin/server.js';
 import { RtxCompatServer } from './edges/rtx-compat/server.js';
+import { registerOpenApi } from './openapi/server.js';
+import { OPEN_API_ENDPOINTS } from './openapi/routes.js';
+import { TokenService } from './openapi/tokens.js';
 import { promText, registerPublicRoutes, type ListenerStatus } from './edges/http/public.js';
 import type { Logger } from './log.js';
 import { MAX_FRAME_BYTES } from './protocol/client-v1.js';
@@ -105,6 +108,7 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
     ...(opts.vendorPublicKeyPem ? { vendorPublicKeyPem: opts.vendorPublicKeyPem } : {}),
     ...(opts.syncClock ? { syncClock: opts.syncClock } : {}),
   });
+  await services.apps.init();
   const syncScheduler = new SyncScheduler({ service: services.sync, log: log.child({ service: 'sync' }), ...(opts.schedulerClock ? { clock: opts.schedulerClock } : {}) });
   const backups = new BackupJobs({ db: services.db, dataDir: config.dataDir, productVersion: VERSION, log: log.child({ service: 'backup' }) });
   const setupCode = new SetupCode(path.join(config.dataDir, SETUP_CODE_FILE));
@@ -169,6 +173,9 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
       ...(rtxSdk ? [{ name: 'rtx-sdk', port: p.rtxSdk, up: p.rtxSdk !== null, url: p.rtxSdk ? `http://localhost:${p.rtxSdk}/` : null }] : []),
     ];
   };
+
+  // the open API (/cgi, docs/open-api.md): plain HTTP on 7080, as its client libraries expect
+  registerOpenApi(http, { services, apps: services.apps, tokens: new TokenService(services.db), sessions, log: log.child({ edge: 'openapi' }) }, OPEN_API_ENDPOINTS);
 
   // the console and its API on the HTTP listener (7080) and on HTTPS (7443), where the session cookie is Secure
   for (const app of [http, https]) {

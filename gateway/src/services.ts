@@ -3,6 +3,7 @@ import path from 'node:path';
 import { directoryDeptTree } from './admin/dept-tree.js';
 import { assertNoImportRunning } from './backup/lock.js';
 import { AdminService } from './admin/service.js';
+import { AppService } from './apps/service.js';
 import { SqliteAdminRepo } from './admin/sqlite-repo.js';
 import { AuthService, type SeatGate } from './auth/service.js';
 import { SsoService } from './auth/sso.js';
@@ -18,6 +19,7 @@ import { LicenceService } from './licence/service.js';
 import { SqliteLicenceRepo } from './licence/sqlite-repo.js';
 import { MessagingService } from './messaging/service.js';
 import { SqliteMessageRepo } from './messaging/sqlite-repo.js';
+import { SecretBox } from './settings/secret-box.js';
 import { SqliteSettingsStore, type SettingsStore } from './settings/settings.js';
 import { ConnectionCodeService } from './settings/connection-code.js';
 import { SqliteSyncStore } from './rtx/sqlite-sync.js';
@@ -49,6 +51,8 @@ export interface Services {
   rtxSync: RtxSyncService;
   /** Directory sync from LDAP/AD, spreadsheets… (issue 5, docs/sync.md); the gateway's scheduler starts its scheduled runs. */
   sync: SyncService;
+  /** Apps: built-in, the open API's system assistants, custom apps (issue 6, docs/open-api.md). Call init() once before use. */
+  apps: AppService;
   /** Stores everything queued and closes the database. */
   close(): Promise<void>;
 }
@@ -97,6 +101,8 @@ export function buildServices(config: Readonly<Config>, log: Logger, opts: { sea
   });
   // directory-owned users (origin ldap:<id>) log in with their directory password (docs/sync-ldap.md "Login")
   const auth = new AuthService(directory, devices, settings, bus, config.auth, opts.seats ?? licence, syncDirectoryPasswords(sync, db, log.child({ service: 'auth' })));
+  let box: SecretBox | null = null;
+  const apps = new AppService(db, settings, () => (box ??= SecretBox.open(config.dataDir)), bus);
   log.debug({ file: databaseFile(config) }, 'database open');
   return {
     db, bus, settings, directory, auth, messaging, files, licence, admin,
@@ -104,6 +110,7 @@ export function buildServices(config: Readonly<Config>, log: Logger, opts: { sea
     sso: new SsoService(db, directory),
     rtxSync,
     sync,
+    apps,
     async close() {
       await sync.close();
       await rtxSync.idle();

@@ -8,7 +8,9 @@ export type BusEvent =
   | { type: 'receipt'; userId: UserId; conv: Conversation; reader: UserId; upTo: MessageId }
   | { type: 'user.revoked'; userId: UserId; code: ErrorCode }
   | { type: 'device.command'; userId: UserId; deviceKey: string; command: DeviceCommand }
-  | { type: 'dir.changed'; version: number };
+  | { type: 'dir.changed'; version: number }
+  /** An app was made, changed or deleted (apps service): caches of apps refresh. */
+  | { type: 'apps.changed' };
 
 /**
  * Delivery fan-out. publish() never throws and never blocks on a slow

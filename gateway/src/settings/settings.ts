@@ -19,6 +19,8 @@ export interface Settings {
   rtxSdkAllowIps: string;
   /** F-10.3: how SendIM.cgi checks `pwd`: `user` (the sender's own password) or `none` (not checked). */
   rtxSdkImPassword: string;
+  /** The open API's enterprise number (buin) for apps made here; 0 until first needed, then chosen at random (docs/open-api.md "buin"). */
+  openApiBuin: number;
 }
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
@@ -30,11 +32,13 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   interCompanyFileMaxBytes: 50 * 1024 * 1024,
   rtxSdkAllowIps: '127.0.0.1/8,::1',
   rtxSdkImPassword: 'user',
+  openApiBuin: 0,
 });
 
 /** Checks beyond the type, for settings whose type alone does not say enough: a problem, or null. */
 const SETTING_CHECKS: Partial<Record<keyof Settings, (v: unknown) => string | null>> = {
   rtxSdkAllowIps: ipAllowListProblem,
+  openApiBuin: (v) => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2_147_483_647 ? null : 'must be an integer 1–2147483647'),
   rtxSdkImPassword: (v) => (v === 'user' || v === 'none' ? null : 'must be "user" or "none"'),
 };
 
