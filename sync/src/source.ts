@@ -101,19 +101,36 @@ export interface SourceProblem {
  * `message`, the problems become its per-object errors, and nothing is applied.
  */
 export class SourceDataError extends Error {
+  /**
+   * What the refused data was, when the source can name it (a spreadsheet's
+   * `xlsx-sha256:<hash>`): the same value from `fingerprint()` later means the
+   * same refused data, which a scheduled run need not read again.
+   */
+  readonly fingerprint: string | null;
+
   constructor(
     message: string,
     readonly problems: SourceProblem[],
+    opts: { fingerprint?: string | null } = {},
   ) {
     super(message);
     this.name = 'SourceDataError';
+    this.fingerprint = opts.fingerprint ?? null;
   }
 }
 
 /** The result of "test connection", step by step, in plain words. */
 export interface ConnectionCheck {
   ok: boolean;
-  steps: { step: 'dns' | 'tcp' | 'tls' | 'bind' | 'base' | 'filter' | 'read' | 'folder' | 'adapter'; ok: boolean; message: string; ms?: number }[];
+  /** `messageZh`: the message in Chinese, when the kind has one; `code`: a stable name for the outcome, when the kind has one. */
+  steps: {
+    step: 'dns' | 'tcp' | 'tls' | 'bind' | 'base' | 'filter' | 'read' | 'folder' | 'file' | 'workbook' | 'rows' | 'adapter' | 'directory';
+    ok: boolean;
+    message: string;
+    messageZh?: string;
+    code?: string;
+    ms?: number;
+  }[];
 }
 
 export interface DirectorySource {
@@ -122,6 +139,21 @@ export interface DirectorySource {
   read(opts: ReadOptions): Promise<Snapshot | Delta>;
   testConnection(): Promise<ConnectionCheck>;
   close?(): Promise<void>;
+}
+
+/**
+ * Optional capability: a source that can name the data it would read without
+ * reading it in full (a spreadsheet source: the SHA-256 of its newest file).
+ * The engine compares it with the `fingerprint` of the source's last failed
+ * run, so a scheduled run does not parse again a file already refused.
+ * Never throws for a directory problem: null when it cannot tell.
+ */
+export interface DataFingerprint {
+  fingerprint(): Promise<string | null>;
+}
+
+export function hasFingerprint(src: DirectorySource): src is DirectorySource & DataFingerprint {
+  return typeof (src as Partial<DataFingerprint>).fingerprint === 'function';
 }
 
 /** Verifies a directory password for a user this source owns (LDAP bind as the user). */

@@ -100,6 +100,21 @@ async function suite(): Promise<void> {
     t.match(await within(login(uidOf(9), passwordOf(9)), WAIT_MS, 'u00009 to log in'), { user: { account: uidOf(9) } }, 'no lockout was counted during the outage');
   });
 
+  t.test('turning a source off stops its runs, not its users’ directory logins', async (t) => {
+    const off = await c.send('PATCH', '/api/admin/sync/sources/corp', { schedule: '*/5 * * * *', enabled: false });
+    t.equal(off.status, 200, await off.clone().text());
+    t.match(await off.json(), { enabled: false, schedule: '*/5 * * * *', nextRunAt: null }, 'no scheduled run is due');
+    const run = await c.send('POST', '/api/admin/sync/sources/corp/run');
+    t.equal(run.status, 409, 'a real run of a disabled source is refused');
+    t.match(await run.json(), { error: { code: 'GW_CONFLICT', message: /disabled/ } });
+    const binds = await s.binds();
+    t.match(await within(login(uidOf(12), passwordOf(12)), WAIT_MS, 'u00012 to log in'), { user: { account: uidOf(12) } }, 'the directory password still logs in');
+    t.ok((await s.binds()) > binds, 'checked against the directory');
+    t.equal(await codeOf(login(uidOf(13), 'not-the-password')), 'GW_AUTH_FAILED', 'and a wrong one is still refused');
+    const on = await c.send('PATCH', '/api/admin/sync/sources/corp', { enabled: true, schedule: null });
+    t.equal(on.status, 200);
+  });
+
   t.test('users of a deleted source cannot log in', async (t) => {
     const del = await c.send('DELETE', '/api/admin/sync/sources/corp');
     t.equal(del.status, 204, await del.clone().text());

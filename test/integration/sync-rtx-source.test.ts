@@ -2,7 +2,7 @@ import t from 'tap';
 import type { OrgSnapshot } from '../../gateway/src/rtx/types.js';
 import { startGateway } from '../helpers/gateway.js';
 import { makeServices } from '../helpers/services.js';
-import { ScriptedAdapter } from '../helpers/rtx.js';
+import { ScriptedAdapter, waitFor } from '../helpers/rtx.js';
 
 const SNAP: OrgSnapshot = {
   depts: [{ id: 'd1', parentId: null, name: '总部', order: 0 }],
@@ -21,7 +21,13 @@ t.test('rtx source without a running server: the run fails with GW_RTX_NOT_CONNE
   const run = await s.sync.waitFor(s.sync.startRun('rtx', { trigger: 'manual', dryRun: false, requestedBy: 'test' }));
   t.equal(run.state, 'failed');
   t.match(run.error, /no RTX adapter is connected/);
-  t.match(await s.sync.testConnection('rtx'), { ok: false, steps: [{ step: 'adapter', ok: false, message: /not running/ }] });
+  t.match(await s.sync.testConnection('rtx'), {
+    ok: false,
+    steps: [
+      { step: 'adapter', ok: false, code: 'ADAPTER_NO_SERVER', message: /not running/, messageZh: /汇通服务没有运行/ },
+      { step: 'directory', ok: true, code: 'DIRECTORY_NEVER_SYNCED', message: 'Huitong holds 0 RTX users (0 disabled) in 0 departments; no RTX sync has run yet' },
+    ],
+  });
 });
 
 t.test('rtx source: a run asks the adapter for a snapshot and records the RTX run it produced', async (t) => {
@@ -53,4 +59,13 @@ t.test('rtx source: a run asks the adapter for a snapshot and records the RTX ru
   t.match(rtxRun, { state: 'applied', counts: { users: { created: 2 } } });
   t.match(sync.sourceRow('rtx').cursor, `rtx-run:${rtxRun?.id}`);
   t.equal(g.gw.services.db.prepare("SELECT origin FROM users WHERE account = 'rtx.a'").pluck().get(), 'rtx', 'the users belong to RTX, as for any adapter snapshot');
+
+  // the connection test: the link, and what Huitong holds from RTX with the last RTX run
+  const check = await sync.testConnection('rtx');
+  t.match(check, { ok: true, steps: [{ step: 'adapter', ok: true, code: 'ADAPTER_CONNECTED' }, { step: 'directory', ok: true, code: 'DIRECTORY_SYNCED' }] });
+  t.match(check.steps[1]?.message, new RegExp(`^Huitong holds 2 RTX users \\(0 disabled\\) in 1 departments; the last RTX sync run ${rtxRun?.id} \\(adapter:com, [0-9-]+ [0-9:]+ UTC\\) applied: departments \\+1 ~0 -0, users \\+2 ~0 -0`));
+  t.match(check.steps[1]?.messageZh, /汇通中有来自 RTX 的成员 2 名（其中停用 0 名），部门 1 个；最近一次 RTX 同步 #\d+（adapter:com，.*）已完成/);
+  await adapter.channel.stop();
+  await waitFor(() => g.gw.services.rtxSync.adapterConnected() === false, 'the adapter link to drop');
+  t.match(await sync.testConnection('rtx'), { ok: false, steps: [{ step: 'adapter', ok: false, code: 'ADAPTER_NOT_CONNECTED' }, { step: 'directory', ok: true }] }, 'a dropped link fails the test, the counts stay');
 });

@@ -135,7 +135,10 @@ t.test('keep mode, files still being written, folder checks and path safety', as
   const folder = tempDir(t, 'huitong-drop-');
   s.sync.createSource({ id: 'keep', kind: 'xlsx', config: { folder, after: 'keep', pattern: 'org-*.xlsx' } });
 
-  t.match(await s.sync.testConnection('keep'), { ok: true, steps: [{ step: 'folder', ok: true, message: /readable; 0 file\(s\) match org-\*\.xlsx/ }] });
+  t.match(await s.sync.testConnection('keep'), {
+    ok: true,
+    steps: [{ step: 'folder', ok: true, message: /is readable/ }, { step: 'file', ok: true, code: 'FILE_NONE_WAITING', message: /no file waiting: 0 files match org-\*\.xlsx/ }],
+  }, 'an empty drop folder is not a failure');
   const empty = await runOnce(s.sync, 'keep');
   t.equal(empty.state, 'applied', empty.error ?? '');
   t.match(empty.warnings, [/no new file: nothing matches org-\*\.xlsx/]);
@@ -168,7 +171,8 @@ t.test('keep mode, files still being written, folder checks and path safety', as
     }
   };
   refused({ folder: 'relative/dir' }, /absolute path/);
-  refused({}, /folder is required/);
+  refused({ after: 'archive' }, /needs a folder/);
+  refused({ folder: 42 }, /folder must be an absolute path/);
   refused({ folder, after: 'delete' }, /after must be/);
   refused({ folder, pattern: '../*.xlsx' }, /pattern/);
   refused({ folder, pattern: '*' }, /ending in \.xlsx/);

@@ -1,5 +1,7 @@
-/** Directory sync page (Settings → Sync): keys start with 'sync.' (and its menu entry). */
-export const zh = {
+/** Directory sync page (Settings → Sync): keys start with 'sync.' (and its menu entry); the spreadsheet and RTX forms' keys are in ./sync-sources.ts. */
+import * as sources from './sync-sources';
+
+const base = {
   'menu.sync': '目录同步',
   'sync.cancel': '取消',
   'sync.close': '关闭',
@@ -8,7 +10,7 @@ export const zh = {
   'sync.listSep': '，',
 
   'sync.sources.title': '同步源',
-  'sync.sources.intro': '从 LDAP / Active Directory 等目录定时同步部门和成员。同步只修改该同步源自己创建或接管的条目；停用比例超过安全阈值时会暂停，等待管理员确认。',
+  'sync.sources.intro': '从 LDAP / Active Directory、Excel 表格或 RTX 定时同步部门和成员。同步只修改该同步源自己创建或接管的条目；停用比例超过安全阈值时会暂停，等待管理员确认。',
   'sync.sources.add': '添加同步源',
   'sync.sources.empty': '还没有同步源',
   'sync.sources.name': '名称',
@@ -46,7 +48,7 @@ export const zh = {
   'sync.form.name': '名称',
   'sync.form.namePlaceholder': '例如：总部 AD',
   'sync.form.enabled': '启用',
-  'sync.form.enabledHelp': '停用后不会按计划运行，也不能立即同步（仍可试运行）。',
+  'sync.form.enabledHelp': '停用后不会按计划运行，也不能立即同步（仍可试运行）；已同步的成员仍可登录。',
   'sync.form.config': '连接设置',
   'sync.form.configJson': '配置（JSON）',
   'sync.form.configJsonBad': '配置不是有效的 JSON 对象',
@@ -235,7 +237,9 @@ export const zh = {
   'sync.brake.cancel': '取消这次同步',
 };
 
-export const en: Record<keyof typeof zh, string> = {
+export const zh = { ...base, ...sources.zh };
+
+const baseEn: Record<keyof typeof base, string> = {
   'menu.sync': 'Directory sync',
   'sync.cancel': 'Cancel',
   'sync.close': 'Close',
@@ -244,7 +248,7 @@ export const en: Record<keyof typeof zh, string> = {
   'sync.listSep': ', ',
 
   'sync.sources.title': 'Sync sources',
-  'sync.sources.intro': 'Departments and members are synced on a schedule from directories such as LDAP / Active Directory. A sync only changes entries its source created or adopted; when it would disable more than the safety limit, it stops and waits for an administrator.',
+  'sync.sources.intro': 'Departments and members are synced on a schedule from LDAP / Active Directory, spreadsheets or RTX. A sync only changes entries its source created or adopted; when it would disable more than the safety limit, it stops and waits for an administrator.',
   'sync.sources.add': 'Add source',
   'sync.sources.empty': 'No sync sources yet',
   'sync.sources.name': 'Name',
@@ -282,7 +286,7 @@ export const en: Record<keyof typeof zh, string> = {
   'sync.form.name': 'Name',
   'sync.form.namePlaceholder': 'e.g. Head office AD',
   'sync.form.enabled': 'Enabled',
-  'sync.form.enabledHelp': 'A disabled source does not run on its schedule nor on "Sync now" (dry runs still work).',
+  'sync.form.enabledHelp': 'A disabled source does not run on its schedule nor on "Sync now" (dry runs still work); members it synced can still log in.',
   'sync.form.config': 'Connection',
   'sync.form.configJson': 'Config (JSON)',
   'sync.form.configJsonBad': 'The config is not a valid JSON object',
@@ -470,3 +474,5 @@ export const en: Record<keyof typeof zh, string> = {
   'sync.brake.confirm': 'Confirm and apply',
   'sync.brake.cancel': 'Cancel this run',
 };
+
+export const en: Record<keyof typeof zh, string> = { ...baseEn, ...sources.en };

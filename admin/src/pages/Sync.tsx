@@ -7,6 +7,7 @@ import { RunDrawer } from './sync/RunDrawer';
 import { RunsCard } from './sync/RunsCard';
 import { SourceDrawer } from './sync/SourceDrawer';
 import { SourcesCard, type SourceAction } from './sync/SourcesCard';
+import { XlsxUploadModal } from './sync/XlsxUploadModal';
 import { fetchRun, RUN_POLL_MS, startRun, SYNC_API, type RunView, type SourceView, type SyncSourcesView } from './sync/types';
 
 /**
@@ -22,6 +23,7 @@ export default function SyncPage() {
   const [lastRuns, setLastRuns] = useState<Map<number, RunView>>(new Map());
   const [editing, setEditing] = useState<{ source: SourceView | null; key: number } | null>(null);
   const [testing, setTesting] = useState<SourceView | null>(null);
+  const [uploading, setUploading] = useState<SourceView | null>(null);
   const [openRun, setOpenRun] = useState<number | null>(null);
   const [runsSource, setRunsSource] = useState('');
   const [reloadKey, setReloadKey] = useState(0);
@@ -68,6 +70,7 @@ export default function SyncPage() {
 
   const onAction = async (s: SourceView, action: SourceAction) => {
     if (action === 'test') return setTesting(s);
+    if (action === 'upload') return setUploading(s);
     setBusy({ id: s.id, action });
     try {
       if (action === 'delete') {
@@ -110,6 +113,7 @@ export default function SyncPage() {
           source={editing.source}
           kinds={data.kinds}
           onClose={() => setEditing(null)}
+          onChanged={refreshAll}
           onSaved={(view, test) => {
             setEditing(null);
             void message.success(t('sync.form.saved', { name: view.name }));
@@ -119,6 +123,18 @@ export default function SyncPage() {
         />
       )}
       {testing && <ConnectionTest source={testing} onClose={() => setTesting(null)} />}
+      {uploading && (
+        <XlsxUploadModal
+          source={uploading}
+          onClose={() => setUploading(null)}
+          onUploaded={refreshAll}
+          onSyncNow={() => {
+            const s = uploading;
+            setUploading(null);
+            void onAction(s, 'run');
+          }}
+        />
+      )}
       {openRun !== null && <RunDrawer key={openRun} runId={openRun} sourceName={sourceName} onClose={() => setOpenRun(null)} onChanged={refreshAll} />}
     </Space>
   );

@@ -6,6 +6,7 @@ import type { RunView, SourceInput, SourceView } from '../sync/types.js';
 import { actionContext, ADMIN_PREFIX, requireAdmin } from './http.js';
 import { Right } from './rights.js';
 import { body, idField, query } from './routes-org.js';
+import { registerSyncFileRoutes } from './routes-sync-files.js';
 
 export const MAX_SYNC_RUNS_PAGE = 200;
 const MAX_PREVIEW_RUNS = 20;
@@ -40,7 +41,8 @@ function boolQuery(name: string, v: string | undefined, dflt: boolean): boolean 
  * Directory sync in the console, Settings → Sync (docs/admin-api-sync.md),
  * all under the `settings` right: sources (secrets write-only), test
  * connection, schedule preview, "sync now" (202 with the run id), runs with
- * progress, the safety brake's confirmation, cancel, and each run's plan.
+ * progress, the safety brake's confirmation, cancel, and each run's plan;
+ * a spreadsheet source's file and its upload (routes-sync-files.ts).
  */
 export function registerSyncRoutes(app: FastifyInstance, deps: { services: Services }): void {
   const P = `${ADMIN_PREFIX}/sync`;
@@ -139,4 +141,6 @@ export function registerSyncRoutes(app: FastifyInstance, deps: { services: Servi
       .header('content-disposition', `attachment; filename="sync-run-${id}-plan.json"`)
       .send(json);
   });
+
+  registerSyncFileRoutes(app, deps);
 }

@@ -64,6 +64,7 @@ export const ERRORS = {
   GW_RTX_NOT_CONNECTED: { http: 409, close: null, meaning: 'No RTX adapter is connected, so RTX cannot be asked for anything now.' },
   // directory sync (docs/sync.md)
   GW_SYNC_RUNNING: { http: 409, close: null, meaning: 'A run of this directory source is already reading, planning or applying; details.runId names it.' },
+  GW_SYNC_FILE_INVALID: { http: 422, close: null, meaning: 'The spreadsheet cannot be a sync source\'s file (not a member template, or rows with problems); details list them; the previous file stays.' },
   // backup (docs/backup.md)
   GW_BACKUP_INVALID: { http: 400, close: null, meaning: 'The file is not a Huitong backup archive, or it is corrupt or truncated; nothing was changed.' },
   GW_BACKUP_TOO_NEW: { http: 409, close: null, meaning: 'The backup was made by a newer Huitong (newer archive format or database schema); nothing was changed.' },

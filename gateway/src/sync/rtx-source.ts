@@ -40,6 +40,8 @@ function rtxOf(deps: SourceFactoryDeps): RtxPort | null {
 }
 
 const NO_RTX = 'this gateway has no RTX sync service';
+/** The origin of entries the RTX org sync owns (gateway/src/rtx). */
+const RTX_ORIGIN = 'rtx';
 
 /** "departments +1 ~0 -0, users +5 ~2 -0 (1 adopted), groups +0 ~0 -0". */
 export function rtxCountsText(r: RtxRunView): string {
@@ -97,17 +99,41 @@ export class RtxSource implements DirectorySource {
     return { kind: 'delta', sinceCursor: opts.sinceCursor ?? '', depts: [], users: [], cursor: `rtx-run:${r.id}`, notes };
   }
 
+  /**
+   * Step `adapter`: the adapter's link (connected, not connected, or no
+   * server running). Step `directory`, shown either way: what Huitong holds
+   * from RTX (users, disabled, departments) and the last RTX sync run.
+   */
   async testConnection(): Promise<ConnectionCheck> {
+    const t0 = Date.now();
     const rtx = rtxOf(this.deps);
     const connected = rtx ? rtx.adapterConnected() : null;
-    const message = !rtx
-      ? NO_RTX
+    const [message, messageZh, code] = !rtx
+      ? [NO_RTX, '这个汇通服务没有 RTX 同步服务', 'RTX_NONE']
       : connected === null
-        ? 'the Huitong server is not running, so no RTX adapter is connected'
+        ? ['the Huitong server is not running, so no RTX adapter is connected', '汇通服务没有运行，因此没有 RTX 适配器连接', 'ADAPTER_NO_SERVER']
         : connected
-          ? 'the RTX adapter is connected'
-          : 'no RTX adapter is connected: start the adapter (or check its connection code)';
-    return { ok: connected === true, steps: [{ step: 'adapter', ok: connected === true, message }] };
+          ? ['the RTX adapter is connected', 'RTX 适配器已连接', 'ADAPTER_CONNECTED']
+          : ['no RTX adapter is connected: start the adapter (or check its connection code)', '没有 RTX 适配器连接：请启动适配器（或检查连接码）', 'ADAPTER_NOT_CONNECTED'];
+    const steps: ConnectionCheck['steps'] = [{ step: 'adapter', ok: connected === true, message, messageZh, code, ms: Date.now() - t0 }];
+    if (rtx) steps.push({ step: 'directory', ok: true, ...this.directoryText(rtx), ms: Date.now() - t0 });
+    return { ok: connected === true, steps };
+  }
+
+  private directoryText(rtx: RtxPort): { message: string; messageZh: string; code: string } {
+    const c = this.deps.directoryCounts?.(RTX_ORIGIN);
+    const held = c ? `Huitong holds ${c.users} RTX users (${c.disabledUsers} disabled) in ${c.depts} departments` : 'Huitong cannot count its RTX entries here';
+    const heldZh = c ? `汇通中有来自 RTX 的成员 ${c.users} 名（其中停用 ${c.disabledUsers} 名），部门 ${c.depts} 个` : '无法统计来自 RTX 的条目';
+    const last = rtx.runs(1)[0];
+    if (!last) return { message: `${held}; no RTX sync has run yet`, messageZh: `${heldZh}；还没有进行过 RTX 同步`, code: 'DIRECTORY_NEVER_SYNCED' };
+    const when = new Date(last.finishedAt ?? last.startedAt).toISOString().replace('T', ' ').slice(0, 19);
+    const state = last.state === 'applied' ? `applied: ${rtxCountsText(last)}` : `${last.state}${last.error ? `: ${last.error.slice(0, 200)}` : ''}`;
+    const stateZh = { applied: '已完成', failed: '失败', discarded: '已放弃', planned: '已生成计划', staging: '接收中' }[last.state] ?? last.state;
+    return {
+      message: `${held}; the last RTX sync run ${last.id} (${last.source}, ${when} UTC) ${state}`,
+      messageZh: `${heldZh}；最近一次 RTX 同步 #${last.id}（${last.source}，${when} UTC）${stateZh}${last.state === 'applied' ? `：${rtxCountsText(last)}` : last.error ? `：${last.error.slice(0, 200)}` : ''}`,
+      code: last.state === 'applied' ? 'DIRECTORY_SYNCED' : 'DIRECTORY_LAST_RUN_NOT_APPLIED',
+    };
   }
 }
 

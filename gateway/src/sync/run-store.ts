@@ -161,10 +161,20 @@ export class SyncRunStore {
     return j ? (JSON.parse(j.toString('utf8')) as Plan) : null;
   }
 
-  /** Ends a run; an applied run moves the source's cursor; the source's last error follows the run. */
-  finishRun(id: number, state: 'planned' | 'applied' | 'failed' | 'cancelled', r: { error?: string | null; counts?: RunCounts; errors?: ObjectError[]; errorCount?: number; warnings?: string[]; timings?: object; now: number }): void {
+  /**
+   * Ends a run; an applied run moves the source's cursor; the source's last error follows the run.
+   * A failed run's next_cursor is `fingerprint` (the data it refused, SourceDataError.fingerprint)
+   * or null: the cursor a failed run read never moves the source, and a non-null value there means
+   * only "this data was refused".
+   */
+  finishRun(
+    id: number,
+    state: 'planned' | 'applied' | 'failed' | 'cancelled',
+    r: { error?: string | null; counts?: RunCounts; errors?: ObjectError[]; errorCount?: number; warnings?: string[]; timings?: object; fingerprint?: string | null; now: number },
+  ): void {
     this.db.transaction(() => {
       const sets = ['state = @state', 'error = @error', 'finished_at = @now'];
+      if (state === 'failed') sets.push('next_cursor = @fingerprint');
       if (r.counts) sets.push('counts = @counts');
       if (r.errors) sets.push('errors = @errors', 'error_count = @errorCount');
       if (r.warnings) sets.push('warnings = @warnings');
@@ -172,11 +182,27 @@ export class SyncRunStore {
       this.db.prepare(`UPDATE sync_runs SET ${sets.join(', ')} WHERE id = @id`).run({
         id, state, error: r.error ?? null, now: r.now, counts: r.counts ? JSON.stringify(r.counts) : null, errors: r.errors ? JSON.stringify(r.errors) : null,
         errorCount: r.errorCount ?? 0, warnings: r.warnings ? JSON.stringify(r.warnings) : null, timings: r.timings ? JSON.stringify(r.timings) : null,
+        fingerprint: r.fingerprint ?? null,
       });
       const run = this.db.prepare('SELECT source_id, next_cursor, dry_run FROM sync_runs WHERE id = ?').get(id) as { source_id: string; next_cursor: string | null; dry_run: number };
       if (state === 'applied' && run.dry_run === 0) this.db.prepare('UPDATE sync_sources SET cursor = ?, last_error = NULL WHERE id = ?').run(run.next_cursor, run.source_id);
       else if (state === 'failed') this.db.prepare('UPDATE sync_sources SET last_error = ? WHERE id = ?').run(r.error ?? 'failed', run.source_id);
     })();
+  }
+
+  /** The source's latest real (not dry) run before `beforeId` that was applied or failed; null if none. */
+  lastDecidedRun(sourceId: string, beforeId: number): StoredRun | null {
+    const r = this.db
+      .prepare(`SELECT ${RUN_COLS} FROM sync_runs r WHERE r.source_id = ? AND r.id < ? AND r.dry_run = 0 AND r.state IN ('applied', 'failed') ORDER BY r.id DESC LIMIT 1`)
+      .get(sourceId, beforeId) as RunRow | undefined;
+    return r ? runOf(r) : null;
+  }
+
+  /** Users (and how many disabled) and departments in the directory under `origin`. */
+  directoryCounts(origin: string): { users: number; disabledUsers: number; depts: number } {
+    const u = this.db.prepare("SELECT COUNT(*) AS users, COALESCE(SUM(status = 'disabled'), 0) AS disabled FROM users WHERE origin = ?").get(origin) as { users: number; disabled: number };
+    const depts = this.db.prepare('SELECT COUNT(*) FROM departments WHERE origin = ?').pluck().get(origin) as number;
+    return { users: u.users, disabledUsers: u.disabled, depts };
   }
 
   setErrors(id: number, errors: ObjectError[], count: number): void {

@@ -7,7 +7,7 @@ import type { SeatPort } from '../rtx/sync-service.js';
 import { SecretBox } from '../settings/secret-box.js';
 import type { SettingsStore } from '../settings/settings.js';
 import type { Db } from '../storage/sqlite.js';
-import { SourceDataError, type ConnectionCheck, type Delta, type Snapshot } from '../../../sync/src/source.js';
+import { hasFingerprint, SourceDataError, type ConnectionCheck, type Delta, type DirectorySource, type Snapshot } from '../../../sync/src/source.js';
 import { cronProblem, describeCron, nextRuns } from '../../../sync/src/engine/cron.js';
 import { brakeHolds, planSync } from '../../../sync/src/engine/planner.js';
 import type { SourceKindRegistry } from '../../../sync/src/engine/registry.js';
@@ -25,6 +25,8 @@ export const SYSTEM_CLOCK: SyncClock = { now: () => Date.now() };
 /** How often a source that reads deltas is read in full anyway (docs/sync.md#reconcile). */
 export const DEFAULT_RECONCILE_HOURS = 24;
 const TEST_CONNECTION_TIMEOUT_MS = 30_000;
+/** The start of a run's error when a scheduled run skipped data already refused (sameAsRefused). */
+const SAME_DATA_RE = /^same file as the failed run (\d+), not read again \(a manual sync reads it again\): /;
 
 export interface SyncServiceDeps {
   db: Db;
@@ -88,6 +90,11 @@ export class SyncService {
 
   now(): number {
     return this.clock.now();
+  }
+
+  /** The gateway's data directory (a spreadsheet source without a folder keeps its uploads under it). */
+  get dataDir(): string {
+    return this.deps.dataDir;
   }
 
   /** At server start: runs a stopped process left reading, planning or applying are failed (a plan held by the brake stays confirmable). */
@@ -183,8 +190,12 @@ export class SyncService {
     return { valid: true, problem: null, text: describeCron(expr), next: nextRuns(expr, this.now(), count) };
   }
 
+  /** What a source kind's factory gets (SourceFactoryDeps). */
   private factoryDeps(row: SourceRow) {
-    return { sourceId: row.id, origin: row.origin, dataDir: this.deps.dataDir, log: this.deps.log.child({ syncSource: row.id }), now: () => this.now(), host: this.deps.host ?? {} };
+    return {
+      sourceId: row.id, origin: row.origin, dataDir: this.deps.dataDir, log: this.deps.log.child({ syncSource: row.id }), now: () => this.now(), host: this.deps.host ?? {},
+      directoryCounts: (origin: string) => this.store.directoryCounts(origin),
+    };
   }
 
   // ---- runs ----
@@ -350,6 +361,7 @@ export class SyncService {
       const src = spec.create(this.configs.plainConfig(row), this.factoryDeps(row));
       let read: Snapshot | Delta | null;
       try {
+        if (await this.sameAsRefused(runId, row, opts, src, t0)) return;
         read = await src.read({
           sinceCursor: this.reconcileDue(row) ? null : row.cursor, signal: a.abort.signal, dryRun: opts.dryRun,
           onProgress: (p) => this.progress(a, { phase: p.phase, done: p.done, total: p.total ?? null }),
@@ -397,12 +409,37 @@ export class SyncService {
       const message = e instanceof GatewayError || e instanceof SourceDataError ? e.message.slice(0, 500) : `the source could not be read or the plan failed: ${(e as Error).message}`.slice(0, 500);
       // a source refusing its data entry by entry (a spreadsheet's bad rows): those are the run's per-object errors
       const errors: ObjectError[] = e instanceof SourceDataError ? e.problems.map((p) => ({ kind: p.kind, externalId: p.externalId, op: 'read', label: p.label, message: p.message })) : [];
-      log.error({ err: e, runId, sourceId: row.id }, 'sync run failed');
+      // refused data is the source's business, said once in the run: no stack in the log
+      if (e instanceof SourceDataError) log.warn({ runId, sourceId: row.id, problems: errors.length, reason: message }, 'sync run failed: the source refused its data');
+      else log.error({ err: e, runId, sourceId: row.id }, 'sync run failed');
       this.store.finishRun(runId, 'failed', {
         error: message, timings: { ...timings, totalMs: Math.round(performance.now() - t0) }, now: this.now(),
+        fingerprint: e instanceof SourceDataError ? e.fingerprint : null,
         ...(errors.length > 0 ? { errors: errors.slice(0, MAX_OBJECT_ERRORS), errorCount: errors.length } : {}),
       });
     }
+  }
+
+  /**
+   * A scheduled run of a source whose data is still what its last decided run
+   * refused (a spreadsheet with the same SHA-256 as the failed run's) fails at
+   * once with that run's reason and rows, without parsing the data again. A
+   * manual or CLI run always reads. True when the run was ended here.
+   */
+  private async sameAsRefused(runId: number, row: SourceRow, opts: StartOptions, src: DirectorySource, t0: number): Promise<boolean> {
+    if ((opts.trigger !== 'schedule' && opts.trigger !== 'missed') || opts.dryRun || !hasFingerprint(src)) return false;
+    const prev = this.store.lastDecidedRun(row.id, runId);
+    if (!prev || prev.state !== 'failed' || !prev.nextCursor) return false;
+    const now = await src.fingerprint().catch(() => null);
+    if (now !== prev.nextCursor) return false;
+    // a run that skipped before names the run that read the file: so does this one
+    const earlier = SAME_DATA_RE.exec(prev.error ?? '');
+    const readBy = earlier ? Number(earlier[1]) : prev.id;
+    const reason = earlier ? (prev.error ?? '').slice(earlier[0].length) : (prev.error ?? 'refused');
+    const error = `same file as the failed run ${readBy}, not read again (a manual sync reads it again): ${reason}`.slice(0, 500);
+    this.store.finishRun(runId, 'failed', { error, errors: prev.errors, errorCount: prev.errorCount, fingerprint: now, timings: { totalMs: Math.round(performance.now() - t0) }, now: this.now() });
+    this.deps.log.info({ runId, sourceId: row.id, sameAs: prev.id }, 'scheduled sync: the source still has the data a run refused');
+    return true;
   }
 
   /** Applies a stored plan, then ends the run as applied (or cancelled / failed) with what was applied. */

@@ -1,30 +1,34 @@
-import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, lstat, mkdir, readdir, readFile, realpath, rename, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, realpath, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { MAX_IMPORT_BYTES, parseMemberWorkbook, splitDeptPaths, validateRows, type MemberRow, type RowError } from '../excel/import.js';
+import { MAX_IMPORT_BYTES, splitDeptPaths, type MemberRow } from '../excel/import.js';
 import { registerSourceKind, type SourceFactoryDeps } from '../../../sync/src/engine/registry.js';
-import { SourceDataError, type ConnectionCheck, type Delta, type DirectorySource, type ReadOptions, type Snapshot, type SourceDept, type SourceProblem, type SourceUser } from '../../../sync/src/source.js';
+import { SourceDataError, type ConnectionCheck, type DataFingerprint, type Delta, type DirectorySource, type ReadOptions, type Snapshot, type SourceDept, type SourceUser } from '../../../sync/src/source.js';
+import { checkWorkbook, cursorOf, hashOfCursor, readManifest, sha256 } from './xlsx-workbook.js';
+import { testXlsxSource } from './xlsx-test.js';
 
 /**
- * The `xlsx` source kind (docs/sync.md "Spreadsheet folder"): the member
- * import template (gateway/src/excel) dropped into a folder on the appliance,
- * read by scheduled or manual runs. It lives in the gateway, not in sync/src,
- * because it reuses the gateway's workbook parser and row validator (which
- * depend on the directory's account and name rules) and sync/src imports
- * nothing from the gateway.
+ * The `xlsx` source kind (docs/sync.md "Spreadsheet source"): the member
+ * import template (gateway/src/excel) read by scheduled or manual runs,
+ * either uploaded in the console (no `folder`: the file is kept in
+ * <dataDir>/imports/<source id>/) or dropped into a folder on the appliance
+ * by another system. It lives in the gateway, not in sync/src, because it
+ * reuses the gateway's workbook parser and row validator (which depend on the
+ * directory's account and name rules) and sync/src imports nothing from the gateway.
  *
  * Each run looks at the newest file matching the pattern: unchanged since the
  * last applied run (same SHA-256, which is the source's cursor) or still being
- * written (modified less than settleSeconds ago) → an empty delta that keeps
- * the cursor ("nothing to do"); otherwise the whole file is the directory (a
- * snapshot). A file with any bad row fails the run with the rows' errors, and
- * nothing is applied. After an applied run, `after: 'archive'` moves the file,
- * and any older matching file it superseded, to <folder>/processed/.
+ * written (modified less than settleSeconds ago, unless the console's upload
+ * stored it whole) → an empty delta that keeps the cursor ("nothing to do");
+ * otherwise the whole file is the directory (a snapshot). A file with any bad
+ * row fails the run with the rows' errors, and nothing is applied; the error
+ * carries the file's hash, so scheduled runs skip that same file quickly
+ * (SyncService.sameAsRefused). After an applied run, `after: 'archive'` moves
+ * the file, and any older matching file it superseded, to <folder>/processed/.
  */
 
 export interface XlsxConfig {
-  folder: string;
+  /** null: files are uploaded in the console and kept under the data directory (uploadFolder). */
+  folder: string | null;
   pattern: string;
   after: 'archive' | 'keep';
   /** A file modified less than this long ago is left for a later run (it may still be copied in). */
@@ -35,26 +39,45 @@ export const XLSX_DEFAULTS = { pattern: '*.xlsx', after: 'archive', settleSecond
 /** Inside the data directory, only a folder under this one is accepted (the rest holds keys, the database, backups). */
 export const DATA_DIR_IMPORTS = 'imports';
 export const PROCESSED_DIR = 'processed';
-const CURSOR_PREFIX = 'xlsx-sha256:';
 const MAX_SETTLE_SECONDS = 3600;
 const KEYS = new Set(['folder', 'pattern', 'after', 'settleSeconds']);
 
 /** Checks and normalises a config (no I/O: the data directory rule is checked when the folder is used). */
 export function normalizeXlsxConfig(c: Record<string, unknown>): XlsxConfig {
   for (const k of Object.keys(c)) if (!KEYS.has(k)) throw new Error(`unknown key ${k.slice(0, 40)}; an xlsx source has folder, pattern, after and settleSeconds`);
-  const folder = c.folder;
-  if (typeof folder !== 'string' || folder.trim() === '') throw new Error('folder is required: the absolute path of the folder on the appliance where spreadsheets are dropped');
-  if (folder.length > 1024 || folder.includes('\0')) throw new Error('folder must be a path of up to 1024 characters');
-  if (!path.isAbsolute(folder.trim())) throw new Error(`folder must be an absolute path (such as /srv/huitong-import), not ${folder.slice(0, 80)}`);
+  const raw = c.folder;
+  if (raw !== undefined && raw !== null && typeof raw !== 'string') throw new Error('folder must be an absolute path, or absent for files uploaded in the console');
+  const folder = typeof raw === 'string' && raw.trim() !== '' ? raw.trim() : null;
+  if (folder !== null) {
+    if (folder.length > 1024 || folder.includes('\0')) throw new Error('folder must be a path of up to 1024 characters');
+    if (!path.isAbsolute(folder)) throw new Error(`folder must be an absolute path (such as /srv/huitong-import), not ${folder.slice(0, 80)}`);
+  }
   const pattern = c.pattern === undefined || c.pattern === '' ? XLSX_DEFAULTS.pattern : c.pattern;
   if (typeof pattern !== 'string' || pattern.length > 64 || !/^[^/\\\0]+$/.test(pattern) || !/\.xlsx$/i.test(pattern)) {
     throw new Error('pattern must be a file name pattern of up to 64 characters with * and ?, ending in .xlsx (such as *.xlsx or hr-*.xlsx)');
   }
-  const after = c.after === undefined ? XLSX_DEFAULTS.after : c.after;
+  const after = c.after === undefined ? (folder === null ? 'keep' : XLSX_DEFAULTS.after) : c.after;
   if (after !== 'archive' && after !== 'keep') throw new Error("after must be 'archive' (move processed files to processed/) or 'keep' (leave them, remembering the last one's hash)");
+  if (after === 'archive' && folder === null) throw new Error("after 'archive' needs a folder: an uploaded file stays the source's file until the next upload replaces it");
   const settle = c.settleSeconds === undefined ? XLSX_DEFAULTS.settleSeconds : c.settleSeconds;
   if (typeof settle !== 'number' || !Number.isSafeInteger(settle) || settle < 0 || settle > MAX_SETTLE_SECONDS) throw new Error(`settleSeconds must be an integer from 0 to ${MAX_SETTLE_SECONDS}`);
-  return { folder: path.resolve(folder.trim()), pattern, after, settleSeconds: settle };
+  return { folder: folder === null ? null : path.resolve(folder), pattern, after, settleSeconds: settle };
+}
+
+/** The config as stored: without `folder` for an uploaded file. */
+function storedConfig(cfg: XlsxConfig): Record<string, unknown> {
+  const { folder, ...rest } = cfg;
+  return folder === null ? rest : { folder, ...rest };
+}
+
+/** Where the console's uploads for a source without a folder are kept. */
+export function uploadFolder(dataDir: string, sourceId: string): string {
+  return path.join(dataDir, DATA_DIR_IMPORTS, sourceId);
+}
+
+/** The folder a source reads: its `folder`, or its upload folder under the data directory. */
+export function folderOf(cfg: XlsxConfig, deps: Pick<SourceFactoryDeps, 'dataDir' | 'sourceId'>): string {
+  return cfg.folder ?? uploadFolder(deps.dataDir, deps.sourceId);
 }
 
 /** `*` and `?` of a file name pattern as a case-insensitive regular expression. */
@@ -92,19 +115,26 @@ export async function safeFolder(folder: string, dataDir: string): Promise<{ ok:
   return { ok: true, real };
 }
 
-interface Candidate {
+export interface Candidate {
   name: string;
   full: string;
   size: number;
   mtimeMs: number;
 }
 
-/** Regular files (not links) directly in the folder matching the pattern, newest first. */
-async function candidates(folder: string, pattern: string): Promise<Candidate[]> {
+/** Regular files (not links) directly in the folder matching the pattern, newest first; none when the folder does not exist and `missingOk`. */
+export async function candidates(folder: string, pattern: string, missingOk = false): Promise<Candidate[]> {
   const re = patternRegExp(pattern);
   const out: Candidate[] = [];
-  for (const d of await readdir(folder, { withFileTypes: true })) {
-    if (!d.isFile() || !re.test(d.name) || d.name.startsWith('~$')) continue;
+  let entries;
+  try {
+    entries = await readdir(folder, { withFileTypes: true });
+  } catch (e) {
+    if (missingOk && (e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  for (const d of entries) {
+    if (!d.isFile() || !re.test(d.name) || d.name.startsWith('~$') || d.name.startsWith('.')) continue;
     const full = path.join(folder, d.name);
     try {
       const st = await lstat(full);
@@ -115,9 +145,6 @@ async function candidates(folder: string, pattern: string): Promise<Candidate[]>
   }
   return out.sort((a, b) => b.mtimeMs - a.mtimeMs || (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
 }
-
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const cursorHash = (cursor: string | null | undefined) => (cursor?.startsWith(CURSOR_PREFIX) ? cursor.slice(CURSOR_PREFIX.length) : null);
 
 function nothing(sinceCursor: string | null | undefined, note: string): Delta {
   return { kind: 'delta', sinceCursor: sinceCursor ?? '', depts: [], users: [], cursor: sinceCursor ?? null, notes: [note] };
@@ -146,16 +173,7 @@ export function rowsToSnapshot(rows: readonly MemberRow[], cursor: string): Snap
   return { kind: 'snapshot', depts: [...depts.values()], users, cursor };
 }
 
-function rowProblem(e: RowError, rows: ReadonlyMap<number, MemberRow>): SourceProblem {
-  const account = rows.get(e.row)?.account ?? '';
-  return {
-    kind: 'user', externalId: account !== '' ? account.toLowerCase() : `row ${e.row}`,
-    label: `row ${e.row}${e.column ? `, ${e.column}` : ''}`,
-    message: `${e.message}${e.value !== '' && !e.message.includes(e.value) ? ` (${e.value})` : ''}`,
-  };
-}
-
-export class XlsxSource implements DirectorySource {
+export class XlsxSource implements DirectorySource, DataFingerprint {
   readonly origin: string;
   private readonly cfg: XlsxConfig;
 
@@ -168,52 +186,65 @@ export class XlsxSource implements DirectorySource {
     return this.deps.now?.() ?? Date.now();
   }
 
+  private get uploaded(): boolean {
+    return this.cfg.folder === null;
+  }
+
+  /** Where the folder is, in words for messages. */
+  private get where(): string {
+    return this.uploaded ? 'the uploaded spreadsheets' : `folder ${this.cfg.folder}`;
+  }
+
   private async folder(): Promise<string> {
-    const s = await safeFolder(this.cfg.folder, this.deps.dataDir);
+    const s = await safeFolder(folderOf(this.cfg, this.deps), this.deps.dataDir);
     if (!s.ok) throw new SourceDataError(s.message, []);
     return s.real;
+  }
+
+  private async files(folder: string): Promise<Candidate[]> {
+    try {
+      return await candidates(folder, this.cfg.pattern, this.uploaded);
+    } catch (e) {
+      throw new SourceDataError(`${this.where} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, []);
+    }
   }
 
   async read(opts: ReadOptions): Promise<Snapshot | Delta> {
     const { pattern, settleSeconds, after } = this.cfg;
     opts.onProgress?.({ phase: 'looking for a file', done: 0 });
     const folder = await this.folder();
-    let files: Candidate[];
-    try {
-      files = await candidates(folder, pattern);
-    } catch (e) {
-      throw new SourceDataError(`folder ${this.cfg.folder} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, []);
-    }
+    const files = await this.files(folder);
     const newest = files[0];
-    if (!newest) return nothing(opts.sinceCursor, `no new file: nothing matches ${pattern} in ${this.cfg.folder}`);
-    const age = this.now() - newest.mtimeMs;
-    if (age < settleSeconds * 1000) {
-      return nothing(opts.sinceCursor, `no new file yet: ${newest.name} was modified ${Math.max(0, Math.round(age / 1000))} s ago (less than ${settleSeconds} s) and may still be copied in; a later run reads it`);
+    if (!newest) {
+      return nothing(opts.sinceCursor, this.uploaded ? 'no new file: no spreadsheet has been uploaded yet (upload one in the source’s settings)' : `no new file: nothing matches ${pattern} in ${this.cfg.folder}`);
     }
-    if (newest.size > MAX_IMPORT_BYTES) throw new SourceDataError(`file ${newest.name} is ${(newest.size / 1048576).toFixed(1)} MB; at most ${MAX_IMPORT_BYTES / 1048576} MB is accepted`, []);
+    if (newest.size > MAX_IMPORT_BYTES) throw new SourceDataError(`file ${newest.name} is ${(newest.size / 1048576).toFixed(1)} MB; at most ${MAX_IMPORT_BYTES / 1048576} MB is accepted; nothing was applied`, []);
     const bytes = await readFile(newest.full);
     const hash = sha256(bytes);
-    if (hash === cursorHash(opts.sinceCursor)) {
+    const age = this.now() - newest.mtimeMs;
+    if (age < settleSeconds * 1000) {
+      // the console's upload renames a whole, checked file into place: nothing is still being copied
+      const manifest = await readManifest(folder);
+      if (!(manifest && manifest.name === newest.name && manifest.sha256 === hash)) {
+        return nothing(opts.sinceCursor, `no new file yet: ${newest.name} was modified ${Math.max(0, Math.round(age / 1000))} s ago (less than ${settleSeconds} s) and may still be copied in; a later run reads it`);
+      }
+    }
+    if (hash === hashOfCursor(opts.sinceCursor)) {
       // applied before; with `archive` the after-apply step missed it (the server stopped in between): archive it now
       if (after === 'archive' && !opts.dryRun) await archiveApplied(folder, files, newest, this.now());
       return nothing(opts.sinceCursor, `no new file: ${newest.name} is the file the last run applied`);
     }
     opts.onProgress?.({ phase: `reading ${newest.name}`, done: 0 });
-    const parsed = await parseMemberWorkbook(bytes);
+    const check = await checkWorkbook(bytes);
     if (opts.signal?.aborted) throw new Error('aborted');
-    if (!parsed.ok) throw new SourceDataError(`file ${newest.name} cannot be used: ${parsed.message}; nothing was applied`, []);
-    // the scheduled import leaves passwords and authorisation to the engine's rules: those columns are not read
-    const ignored = { password: parsed.rows.filter((r) => r.password !== '').length, authorised: parsed.rows.filter((r) => r.authorised !== '').length };
-    const rows = parsed.rows.map((r) => ({ ...r, password: '', authorised: '' }));
-    // every account may exist already: the engine's matching policy decides (adopt, update, or a conflict)
-    const errors = validateRows(rows, { hasAccount: () => false });
-    if (errors.length > 0) {
-      const byRow = new Map(rows.map((r) => [r.row, r]));
-      const badRows = new Set(errors.map((e) => e.row)).size;
-      throw new SourceDataError(`file ${newest.name} has problems on ${badRows} of ${rows.length} rows; nothing was applied (fix the file and drop it again)`, errors.map((e) => rowProblem(e, byRow)));
+    const fix = this.uploaded ? 'upload a corrected file' : `drop a corrected file in ${this.cfg.folder}`;
+    if (!check.ok) {
+      const what = check.problem === 'rows' ? `has problems on ${check.badRows} of ${check.rows} rows` : `cannot be used: ${check.message}`;
+      throw new SourceDataError(`file ${newest.name} ${what}; nothing was applied (${fix})`, check.problem === 'rows' ? check.problems : [], { fingerprint: cursorOf(hash) });
     }
+    const { rows, ignored } = check;
     opts.onProgress?.({ phase: `read ${newest.name}`, done: rows.length, total: rows.length });
-    const snap = rowsToSnapshot(rows, CURSOR_PREFIX + hash);
+    const snap = rowsToSnapshot(rows, cursorOf(hash));
     snap.notes = [`read ${newest.name} (${rows.length} rows, sha256 ${hash.slice(0, 12)})`];
     if (files.length > 1) snap.notes.push(`${files.length - 1} older matching file(s) ignored: the newest file is the directory${after === 'archive' ? ' (they are archived with it)' : ''}`);
     if (ignored.password > 0) snap.notes.push(`密码 is not read by a scheduled import (${ignored.password} rows had one): set passwords in the console`);
@@ -221,45 +252,42 @@ export class XlsxSource implements DirectorySource {
     return snap;
   }
 
-  async testConnection(): Promise<ConnectionCheck> {
-    const t0 = Date.now();
-    const step = (ok: boolean, message: string): ConnectionCheck => ({ ok, steps: [{ step: 'folder', ok, message, ms: Date.now() - t0 }] });
-    const s = await safeFolder(this.cfg.folder, this.deps.dataDir);
-    if (!s.ok) return step(false, s.message);
+  /** The newest file's `xlsx-sha256:<hash>`, without parsing it; null when there is none (or it is too large to hash). */
+  async fingerprint(): Promise<string | null> {
     try {
-      if (!(await stat(s.real)).isDirectory()) return step(false, `${this.cfg.folder} is not a folder`);
-      await access(s.real, constants.R_OK | constants.X_OK);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      return step(false, code === 'ENOENT' ? `folder ${this.cfg.folder} does not exist` : `folder ${this.cfg.folder} cannot be read by the server (${code ?? (e as Error).message})`);
+      const [newest] = await candidates(await this.folder(), this.cfg.pattern, true);
+      if (!newest || newest.size > MAX_IMPORT_BYTES) return null;
+      return cursorOf(sha256(await readFile(newest.full)));
+    } catch {
+      return null;
     }
-    if (this.cfg.after === 'archive') {
-      try {
-        await access(s.real, constants.W_OK);
-      } catch {
-        return step(false, `folder ${this.cfg.folder} is readable but not writable: processed files cannot be moved to ${PROCESSED_DIR}/ (give the server write access, or set after to keep)`);
-      }
-    }
-    const files = await candidates(s.real, this.cfg.pattern);
-    return step(true, `folder ${this.cfg.folder} is readable; ${files.length} file(s) match ${this.cfg.pattern}${files[0] ? `, the newest is ${files[0].name}` : ''}`);
+  }
+
+  testConnection(): Promise<ConnectionCheck> {
+    return testXlsxSource(this.cfg, this.deps);
   }
 }
 
-function stamp(now: number): string {
+/** The UTC time at the start of an archived file's name: 20300301-000500Z. */
+export function processedStamp(now: number): string {
   return new Date(now).toISOString().replace(/[-:]/g, '').replace('T', '-').replace(/\.\d+Z$/, 'Z');
 }
 
-/** Moves the applied file, and the older matching files it superseded, to <folder>/processed/<time>-<name>. */
-async function archiveApplied(folder: string, files: readonly Candidate[], applied: Candidate, now: number): Promise<void> {
+/** Moves `files` to <folder>/processed/<time>-[superseded-]<name>; `applied` (if given) without "superseded-". */
+export async function moveToProcessed(folder: string, files: readonly Candidate[], applied: Candidate | null, now: number): Promise<void> {
   const dest = path.join(folder, PROCESSED_DIR);
   await mkdir(dest, { recursive: true });
   for (const f of files) {
-    if (f !== applied && f.mtimeMs > applied.mtimeMs) continue;
-    const base = `${stamp(now)}-${f === applied ? '' : 'superseded-'}${f.name}`;
+    const base = `${processedStamp(now)}-${f === applied ? '' : 'superseded-'}${f.name}`;
     let target = path.join(dest, base);
     for (let n = 2; await exists(target); n++) target = path.join(dest, base.replace(/\.xlsx$/i, `-${n}.xlsx`));
     await rename(f.full, target);
   }
+}
+
+/** Moves the applied file, and the older matching files it superseded, to <folder>/processed/<time>-<name>. */
+async function archiveApplied(folder: string, files: readonly Candidate[], applied: Candidate, now: number): Promise<void> {
+  await moveToProcessed(folder, files.filter((f) => f === applied || f.mtimeMs <= applied.mtimeMs), applied, now);
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -274,9 +302,9 @@ async function exists(p: string): Promise<boolean> {
 /** After an applied run: with `archive`, the file the run read (found by its hash, the cursor) is moved away with the older ones. */
 export async function afterXlsxApply(config: Record<string, unknown>, deps: SourceFactoryDeps, cursor: string | null): Promise<void> {
   const cfg = normalizeXlsxConfig(config);
-  const hash = cursorHash(cursor);
+  const hash = hashOfCursor(cursor);
   if (cfg.after !== 'archive' || hash === null) return;
-  const s = await safeFolder(cfg.folder, deps.dataDir);
+  const s = await safeFolder(folderOf(cfg, deps), deps.dataDir);
   if (!s.ok) return;
   const files = await candidates(s.real, cfg.pattern);
   for (const f of files) {
@@ -290,7 +318,7 @@ export async function afterXlsxApply(config: Record<string, unknown>, deps: Sour
 }
 
 registerSourceKind('xlsx', (config, deps) => new XlsxSource(config, deps), {
-  label: { zh: 'Excel 表格（监视文件夹）', en: 'Spreadsheet (watched folder)' },
-  validateConfig: (config) => normalizeXlsxConfig(config) as unknown as Record<string, unknown>,
+  label: { zh: 'Excel 表格', en: 'Spreadsheet (Excel)' },
+  validateConfig: (config) => storedConfig(normalizeXlsxConfig(config)),
   afterApply: afterXlsxApply,
 });

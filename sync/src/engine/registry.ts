@@ -23,6 +23,20 @@ export interface SourceFactoryDeps {
    * RTX sync service as `rtxSync` to the `rtx` kind). Kinds in sync/src use none.
    */
   host?: Readonly<Record<string, unknown>>;
+  /**
+   * What the directory holds now under an origin (the source's own, or `rtx`),
+   * for connection tests to report. Synchronous and cheap; absent in a host
+   * without a directory.
+   */
+  directoryCounts?(origin: string): DirectoryCounts;
+}
+
+/** Entries of one origin in the directory. */
+export interface DirectoryCounts {
+  users: number;
+  /** Of `users`, those disabled. */
+  disabledUsers: number;
+  depts: number;
 }
 
 export interface SourceKind {

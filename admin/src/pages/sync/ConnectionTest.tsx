@@ -5,7 +5,7 @@ import { useI18n, type MessageKey } from '../../i18n';
 import { formatDuration } from './format';
 import { SYNC_API, type CheckStep, type ConnectionCheck, type SourceView } from './types';
 
-const KNOWN_STEPS = ['dns', 'tcp', 'tls', 'bind', 'base', 'filter', 'read', 'folder', 'adapter'];
+const KNOWN_STEPS = ['dns', 'tcp', 'tls', 'bind', 'base', 'filter', 'read', 'folder', 'file', 'workbook', 'rows', 'adapter', 'directory'];
 
 /**
  * "Test connection" of a saved source (POST /sources/:id/test): each step

@@ -36,6 +36,11 @@ export function SchedulePicker({ value, onChange }: { value?: string | null; onC
   const [loading, setLoading] = useState(false);
   const cron = value?.trim() ?? '';
 
+  // a value set from outside (a kind's preset) shows as its mode; a custom expression being typed stays custom
+  useEffect(() => {
+    setMode((m) => (m === 'custom' ? m : modeOf(value)));
+  }, [value]);
+
   useEffect(() => {
     setPreview(null);
     setPreviewError(null);

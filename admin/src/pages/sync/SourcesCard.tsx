@@ -2,14 +2,84 @@ import { Alert, Button, Card, Popconfirm, Space, Table, Tag, Tooltip, Typography
 import type { HTMLAttributes } from 'react';
 import { useI18n } from '../../i18n';
 import { CountsLine, formatSlot, formatTime, RunStateTag } from './format';
-import type { RunView, SourceKindView, SourceView } from './types';
+import { readErrors, type RunView, type SourceKindView, type SourceView } from './types';
+import { rowLabel } from './XlsxFile';
 
-export type SourceAction = 'run' | 'dry' | 'test' | 'delete';
+export type SourceAction = 'run' | 'dry' | 'test' | 'delete' | 'upload';
+
+/** Rows at fault listed under a source; the run lists them all. */
+const ROWS_ON_CARD = 5;
+const SAME_FILE = 'same file as the failed run';
+
+/** The source's last run when it failed. */
+function failedRun(s: SourceView, lastRuns: Map<number, RunView>): RunView | null {
+  const r = s.lastRunId !== null ? lastRuns.get(s.lastRunId) : undefined;
+  return r?.state === 'failed' ? r : null;
+}
+
+/** Whether the source's row gets the failure spelled out under it: a spreadsheet source, or rows refused by the source. */
+const explained = (s: SourceView, r: RunView | null): r is RunView => r !== null && (s.kind === 'xlsx' || readErrors(r).length > 0);
+
+/**
+ * Under a source whose last run failed on its data: the reason, the rows at
+ * fault (the first few), whether the scheduled run only found the same file
+ * again, and the way out (upload a replacement, open the run).
+ */
+function SourceProblem({ source, run, onUpload, onOpenRun }: { source: SourceView; run: RunView; onUpload(): void; onOpenRun(): void }) {
+  const { t, lang } = useI18n();
+  const rows = readErrors(run);
+  const badRows = new Set(rows.map((e) => /^row (\d+)/.exec(e.label)?.[1] ?? e.label)).size;
+  return (
+    <Alert
+      type="error"
+      showIcon
+      data-testid="sync-source-problem"
+      data-run={run.id}
+      message={rows.length > 0 ? t('sync.card.fileFailed') : t('sync.card.failed')}
+      description={
+        <Space direction="vertical" size={4} style={{ width: '100%' }}>
+          <Typography.Text data-testid="sync-source-problem-reason">{run.error}</Typography.Text>
+          {run.error?.startsWith(SAME_FILE) && (
+            <Typography.Text type="secondary" data-testid="sync-source-problem-same">
+              {t('sync.card.sameFile')}
+            </Typography.Text>
+          )}
+          {rows.length > 0 && (
+            <>
+              <Typography.Text>{t('sync.card.fileRows', { bad: badRows, count: run.errorCount })}</Typography.Text>
+              <ul data-testid="sync-source-problem-rows" style={{ margin: 0, paddingInlineStart: 20 }}>
+                {rows.slice(0, ROWS_ON_CARD).map((e, i) => (
+                  <li key={`${e.label}-${i}`} data-testid="sync-source-problem-row" data-label={e.label}>
+                    {rowLabel(e.label, lang)}：{e.message}
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
+        </Space>
+      }
+      action={
+        <Space direction="vertical">
+          {source.kind === 'xlsx' && (
+            <Button size="small" type="primary" data-testid="sync-source-upload" onClick={onUpload}>
+              {t('sync.card.upload')}
+            </Button>
+          )}
+          <Button size="small" data-testid="sync-source-problem-open" onClick={onOpenRun}>
+            {run.errorCount > ROWS_ON_CARD ? t('sync.card.more', { count: run.errorCount }) : t('sync.card.openRun')}
+          </Button>
+        </Space>
+      }
+    />
+  );
+}
 
 /**
  * The sources: kind, name, enabled, schedule in words with the next run, the
  * last run (state, time, counts), the last error; per row "sync now",
- * "dry run", edit, test connection and delete (after a confirmation).
+ * "dry run", edit, test connection and delete (after a confirmation); under a
+ * source whose last run failed on its data, the reason with the rows at fault
+ * and, for a spreadsheet source, the upload of a replacement.
  */
 export function SourcesCard({
   sources,
@@ -62,6 +132,14 @@ export function SourcesCard({
           scroll={{ x: true }}
           locale={{ emptyText: t('sync.sources.empty') }}
           onRow={(s) => ({ 'data-testid': 'sync-source', 'data-source': s.id, 'data-enabled': String(s.enabled) }) as HTMLAttributes<HTMLElement>}
+          expandable={{
+            showExpandColumn: false,
+            expandedRowKeys: (sources ?? []).filter((s) => explained(s, failedRun(s, lastRuns))).map((s) => s.id),
+            expandedRowRender: (s) => {
+              const r = failedRun(s, lastRuns);
+              return r ? <SourceProblem source={s} run={r} onUpload={() => onAction(s, 'upload')} onOpenRun={() => onOpenRun(r.id)} /> : null;
+            },
+          }}
           columns={[
             {
               title: t('sync.sources.name'),
@@ -146,9 +224,11 @@ export function SourcesCard({
                       {t('sync.sources.run')}
                     </Button>
                   </Tooltip>
-                  <Button size="small" data-testid="sync-source-dry" disabled={s.runningRunId !== null} loading={isBusy(s, 'dry')} onClick={() => onAction(s, 'dry')}>
-                    {t('sync.sources.dry')}
-                  </Button>
+                  <Tooltip title={s.kind === 'rtx' ? t('sync.rtx.noDry') : ''}>
+                    <Button size="small" data-testid="sync-source-dry" disabled={s.runningRunId !== null || s.kind === 'rtx'} loading={isBusy(s, 'dry')} onClick={() => onAction(s, 'dry')}>
+                      {t('sync.sources.dry')}
+                    </Button>
+                  </Tooltip>
                   <Button size="small" data-testid="sync-source-edit" onClick={() => onEdit(s)}>
                     {t('sync.sources.edit')}
                   </Button>

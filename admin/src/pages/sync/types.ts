@@ -4,16 +4,18 @@
  * plus the small helpers the page's parts share.
  */
 import type { SyncRunsView, SyncSourcesView } from '../../../../gateway/src/admin/routes-sync';
+import type { FileCheckView, XlsxFileInfo, XlsxFileView } from '../../../../gateway/src/admin/routes-sync-files';
+import type { RtxStatusView } from '../../../../gateway/src/admin/routes-rtx';
 import type { RunState, RunView, SourceInput, SourceView } from '../../../../gateway/src/sync/types';
 import type { ConnectionCheck } from '../../../../sync/src/source';
 import type { MatchKey, RunCounts } from '../../../../sync/src/engine/types';
 import { api } from '../../api';
 
-export type { ConnectionCheck, MatchKey, RunCounts, RunState, RunView, SourceInput, SourceView, SyncRunsView, SyncSourcesView };
+export type { ConnectionCheck, FileCheckView, MatchKey, RtxStatusView, RunCounts, RunState, RunView, SourceInput, SourceView, SyncRunsView, SyncSourcesView, XlsxFileInfo, XlsxFileView };
 export type SourceKindView = SyncSourcesView['kinds'][number];
 
-/** One step of a connection test; LDAP steps also carry a Chinese message and a code. */
-export type CheckStep = ConnectionCheck['steps'][number] & { messageZh?: string; code?: string };
+/** One step of a connection test (with a Chinese message and a code when the kind gives them). */
+export type CheckStep = ConnectionCheck['steps'][number];
 
 /** GET /schedule-preview */
 export interface SchedulePreview {
@@ -40,3 +42,8 @@ export async function startRun(sourceId: string, dryRun: boolean): Promise<numbe
 }
 
 export const fetchRun = (id: number): Promise<RunView> => api<RunView>('GET', `${SYNC_API}/runs/${id}`);
+
+export const fetchSourceFile = (sourceId: string): Promise<XlsxFileView> => api<XlsxFileView>('GET', `${SYNC_API}/sources/${encodeURIComponent(sourceId)}/file`);
+
+/** Per-object errors of a run that are the source refusing its data (a spreadsheet's bad rows). */
+export const readErrors = (r: RunView | null | undefined): RunView['errors'] => (r ? r.errors.filter((e) => e.op === 'read') : []);
