@@ -125,6 +125,20 @@ export class BridgeStore {
     return this.db.prepare("INSERT OR IGNORE INTO bridge_job (ref, kind, body, conv, received_at, state) VALUES (?, ?, ?, ?, ?, 'queued')").run(j.ref, j.kind, JSON.stringify(j.body), j.conv, now).changes > 0;
   }
 
+  /** Sets the lane of each queued job of `kind` to `laneOf(body)` where it differs (null keeps it); returns how many changed. */
+  relaneQueued(kind: 'im' | 'notify', laneOf: (body: string) => string | null): number {
+    const rows = this.db.prepare("SELECT id, body, conv FROM bridge_job WHERE state = 'queued' AND kind = ? ORDER BY id").all(kind) as Array<Pick<JobRow, 'id' | 'body' | 'conv'>>;
+    const up = this.db.prepare('UPDATE bridge_job SET conv = ? WHERE id = ?');
+    return this.db.transaction(() => {
+      let n = 0;
+      for (const r of rows) {
+        const lane = laneOf(r.body);
+        if (lane !== null && lane !== r.conv) n += up.run(lane, r.id).changes;
+      }
+      return n;
+    })();
+  }
+
   queuedJobs(limit: number): JobRow[] {
     return this.db.prepare("SELECT * FROM bridge_job WHERE state = 'queued' ORDER BY id LIMIT ?").all(limit) as JobRow[];
   }

@@ -1,7 +1,7 @@
 import { FromAdapter, type Delivery, type ImSend, type NotifySend } from '../../gateway/src/protocol/rtx-bridge-v1.js';
 import type { BridgeStore, JobRow } from './bridge-store.js';
 import { RtxPortError, type SenderPort } from './ports.js';
-import { pairSessionKey } from './session-keys.js';
+import { groupSessionKey, pairSessionKey } from './session-keys.js';
 
 /**
  * Deliveries into RTX (`gw.im.send` → SendIM, `gw.notify.send` → SendNotify). Each payload is
@@ -42,11 +42,17 @@ export interface DeliveriesDeps {
 
 export type DeliveryCode = 'RTX_UNKNOWN_USER' | 'RTX_UNREACHABLE' | 'RTX_REFUSED' | 'RTX_BAD_REQUEST';
 
-/** The ordering lane of an `gw.im.send`: its RTX conversation. */
-export function imConversation(m: Pick<ImSend, 'sessionKey' | 'group' | 'sender' | 'receivers'>): string {
+/**
+ * The ordering lane of a `gw.im.send`: the conversation the gateway keeps in order — the group,
+ * else the sender with the receivers (a 1:1 pair, or the set of a multi-person send). The session
+ * key plays no part: the gateway adds it to a pair's sends from the moment it learns the RTX
+ * session from a captured message (and replaces it when RTX uses another), so one conversation's
+ * sends come with and without it, and lanes by key would let them overtake each other.
+ */
+export function imConversation(m: Pick<ImSend, 'group' | 'sender' | 'receivers'>): string {
   if (m.group?.id) return `g:${m.group.id}`;
-  if (m.sessionKey) return `s:${m.sessionKey}`;
-  return `p:${pairSessionKey(m.sender, m.receivers[0] ?? '')}`;
+  if (m.receivers.length <= 1) return `p:${pairSessionKey(m.sender, m.receivers[0] ?? '')}`;
+  return `m:${groupSessionKey([m.sender, ...m.receivers])}`;
 }
 
 export class Deliveries {
@@ -63,6 +69,12 @@ export class Deliveries {
 
   start(): void {
     this.stopped = false;
+    // jobs queued by an adapter version whose lanes followed the session key
+    const moved = this.d.store.relaneQueued('im', (body) => {
+      const m = JSON.parse(body) as ImSend | null;
+      return m && Array.isArray(m.receivers) ? imConversation(m) : null;
+    });
+    if (moved > 0) this.d.log.info({ moved }, 'queued deliveries moved to their conversation lanes');
     this.kick();
   }
 
