@@ -20,6 +20,8 @@ const LOADERS = {
   rtx: () => import('./pages/Rtx'),
   sync: () => import('./pages/Sync'),
   backup: () => import('./pages/Backup'),
+  apps: () => import('./pages/Apps'),
+  portal: () => import('./pages/Portal'),
 };
 const OrgPage = lazy(LOADERS.org);
 const GroupsPage = lazy(LOADERS.groups);
@@ -30,14 +32,18 @@ const ExcelPage = lazy(LOADERS.excel);
 const RtxPage = lazy(LOADERS.rtx);
 const SyncPage = lazy(LOADERS.sync);
 const BackupPage = lazy(LOADERS.backup);
+const AppsPage = lazy(LOADERS.apps);
+const PortalPage = lazy(LOADERS.portal);
 
 type Right = MeView['rights'][number];
-type PageKey = 'org' | 'access' | 'groups' | 'excel' | 'admins' | 'licence' | 'logs' | 'rtx' | 'sync' | 'backup';
+type PageKey = 'org' | 'access' | 'groups' | 'excel' | 'admins' | 'licence' | 'logs' | 'rtx' | 'sync' | 'backup' | 'apps' | 'portal';
 
 const PAGES: { key: PageKey; label: MessageKey; rights: string[] }[] = [
   { key: 'org', label: 'menu.org', rights: [] },
   { key: 'access', label: 'menu.access', rights: ['authorisation'] },
   { key: 'groups', label: 'menu.groups', rights: ['groups'] },
+  { key: 'apps', label: 'menu.apps', rights: ['apps'] },
+  { key: 'portal', label: 'menu.portal', rights: ['apps'] },
   { key: 'excel', label: 'menu.excel', rights: ['members'] },
   { key: 'admins', label: 'menu.admins', rights: ['admins'] },
   { key: 'licence', label: 'menu.licence', rights: ['licence'] },
@@ -163,6 +169,8 @@ function Shell({ me, onLoggedOut }: { me: MeView; onLoggedOut(): void }) {
               {page === 'rtx' && <RtxPage me={me} />}
               {page === 'sync' && <SyncPage />}
               {page === 'backup' && <BackupPage />}
+              {page === 'apps' && <AppsPage />}
+              {page === 'portal' && <PortalPage />}
             </Suspense>
           )}
         </Layout.Content>

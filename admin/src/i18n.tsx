@@ -1,6 +1,9 @@
 import { createContext, useContext } from 'react';
 import * as access from './messages/access';
 import * as admins from './messages/admins';
+import * as apps from './messages/apps';
+import * as appsRules from './messages/apps-rules';
+import * as appsSend from './messages/apps-send';
 import * as backup from './messages/backup';
 import * as core from './messages/core';
 import * as excel from './messages/excel';
@@ -8,17 +11,18 @@ import * as groups from './messages/groups';
 import * as licence from './messages/licence';
 import * as logs from './messages/logs';
 import * as org from './messages/org';
+import * as portal from './messages/portal';
 import * as rtx from './messages/rtx';
 import * as sync from './messages/sync';
 
 export type Lang = 'zh' | 'en';
 
 /** One module per console area, so each page's messages live beside each other; keys never repeat across modules. */
-const zh = { ...core.zh, ...org.zh, ...groups.zh, ...access.zh, ...admins.zh, ...excel.zh, ...licence.zh, ...logs.zh, ...rtx.zh, ...sync.zh, ...backup.zh };
+const zh = { ...core.zh, ...org.zh, ...groups.zh, ...access.zh, ...admins.zh, ...excel.zh, ...licence.zh, ...logs.zh, ...rtx.zh, ...sync.zh, ...backup.zh, ...apps.zh, ...appsRules.zh, ...appsSend.zh, ...portal.zh };
 
 export type MessageKey = keyof typeof zh;
 
-const en: Record<MessageKey, string> = { ...core.en, ...org.en, ...groups.en, ...access.en, ...admins.en, ...excel.en, ...licence.en, ...logs.en, ...rtx.en, ...sync.en, ...backup.en };
+const en: Record<MessageKey, string> = { ...core.en, ...org.en, ...groups.en, ...access.en, ...admins.en, ...excel.en, ...licence.en, ...logs.en, ...rtx.en, ...sync.en, ...backup.en, ...apps.en, ...appsRules.en, ...appsSend.en, ...portal.en };
 
 export const dictionaries: Record<Lang, Record<MessageKey, string>> = { zh, en };
 

@@ -285,6 +285,8 @@ export abstract class ClientCore extends TypedEmitter<HuitongClientEvents> {
     } else if (frame.t === ServerFrame.Receipt) this.emit('receipt', p);
     else if (frame.t === ServerFrame.Presence) this.emit('presence', p);
     else if (frame.t === ServerFrame.DirChanged) this.emit('dirChanged', p);
+    else if (frame.t === ServerFrame.AppsChanged) this.emit('appsChanged', p);
+    else if (frame.t === ServerFrame.WorkbenchChanged) this.emit('workbenchChanged', p);
     else if (frame.t === ServerFrame.Command) this.onCommand(conn, p);
   }
 

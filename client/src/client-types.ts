@@ -30,6 +30,10 @@ export interface HuitongClientEvents {
   receipt: PushPayload[ServerFrame.Receipt];
   presence: PushPayload[ServerFrame.Presence];
   dirChanged: PushPayload[ServerFrame.DirChanged];
+  /** Apps changed: call apps() again. */
+  appsChanged: PushPayload[ServerFrame.AppsChanged];
+  /** The workbench, a portal template or the apps changed: call workbench() again. */
+  workbenchChanged: PushPayload[ServerFrame.WorkbenchChanged];
   /** An administrator's command; the client acknowledges it (after erasing local data for `wipe`). */
   command: DeviceCommand;
   closed: ClosedEvent;

@@ -3,6 +3,9 @@ import {
   ClientFrame,
   MAX_DIR_PAGE,
   MAX_PRESENCE_SUBSCRIPTIONS,
+  type AppEntry,
+  type AnyConversation,
+  type AppMenuItem,
   type AuthOk,
   type BodyByKind,
   type Conversation,
@@ -12,6 +15,7 @@ import {
   type SendableKind,
   type UserId,
   type UserView,
+  type WorkbenchView,
 } from '../../gateway/src/protocol/client-v1.js';
 import { ClientCore } from './client-core.js';
 import type { DirectorySnapshot, SendOptions } from './client-types.js';
@@ -78,7 +82,7 @@ export class HuitongClient extends ClientCore {
    * connection drops first, the message is re-sent with the same cmid after
    * reconnecting. Rejects when the server refuses it or the client stops.
    */
-  send<K extends SendableKind>(to: Conversation, kind: K, body: BodyByKind[K], opts: SendOptions = {}): Promise<SendAck> {
+  send<K extends SendableKind>(to: AnyConversation, kind: K, body: BodyByKind[K], opts: SendOptions = {}): Promise<SendAck> {
     if (!this.running) return Promise.reject(new ClientError('CLIENT_STOPPED'));
     const entry: OutboxEntry = {
       cmid: opts.cmid ?? randomUUID(),
@@ -95,8 +99,24 @@ export class HuitongClient extends ClientCore {
     return this.outbox.enqueue(entry);
   }
 
-  sendText(to: Conversation, text: string, opts: SendOptions = {}): Promise<SendAck> {
+  sendText(to: AnyConversation, text: string, opts: SendOptions = {}): Promise<SendAck> {
     return this.send(to, 'text', { text }, opts);
+  }
+
+  /** Tells the server the user opened an app's conversation (the app's callback gets an `enter` event). */
+  async enterApp(app: string): Promise<void> {
+    await this.request(ClientFrame.AppEnter, { app });
+  }
+
+  /** An app's custom menu. */
+  async appMenu(app: string): Promise<{ items: AppMenuItem[]; version: number }> {
+    const r = await this.request(ClientFrame.AppMenu, { app });
+    return { items: r.items, version: r.version };
+  }
+
+  /** Clicks a `click` item of an app's menu; the app's answer, if any, arrives as a message. */
+  async clickAppMenu(app: string, key: string): Promise<void> {
+    await this.request(ClientFrame.AppMenuClick, { app, key });
   }
 
   recall(messageId: MessageId): Promise<ResultPayload[ClientFrame.Recall]> {
@@ -146,6 +166,24 @@ export class HuitongClient extends ClientCore {
       if (page.nextCursor === cursor) throw new ClientError('CLIENT_PROTOCOL', 'The directory snapshot cursor did not advance.');
       cursor = page.nextCursor;
     }
+  }
+
+  /**
+   * The apps the user sees (the file-transfer assistant, the system
+   * assistants, the organisation's apps). Ask again on 'appsChanged' and on
+   * 'dirChanged' (a move between departments can change what is visible).
+   */
+  async apps(): Promise<AppEntry[]> {
+    return (await this.request(ClientFrame.AppsList, {})).apps;
+  }
+
+  /**
+   * The user's workbench (F-4.1, F-5.1): title, banners and the apps of the
+   * portal template that applies to them, in sections. Ask again on
+   * 'workbenchChanged' and on 'dirChanged'.
+   */
+  async workbench(): Promise<WorkbenchView> {
+    return this.request(ClientFrame.WorkbenchGet, {});
   }
 
   /** Directory changes since a version; `resetRequired` means take a snapshot instead. */

@@ -1,6 +1,6 @@
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { BodyByKind, Conversation, SendableKind, UserId } from '../../gateway/src/protocol/client-v1.js';
+import type { AnyConversation, BodyByKind, SendableKind, UserId } from '../../gateway/src/protocol/client-v1.js';
 
 /** The session a device holds after logging in. */
 export interface StoredSession {
@@ -13,7 +13,7 @@ export interface StoredSession {
 /** A message handed to send() that the server has not acknowledged yet. */
 export interface OutboxEntry {
   cmid: string;
-  to: Conversation;
+  to: AnyConversation;
   kind: SendableKind;
   body: BodyByKind[SendableKind];
   mentions?: UserId[];

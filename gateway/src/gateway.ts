@@ -15,6 +15,19 @@ import { registerAdminAuthRoutes } from './admin/http.js';
 import { SETUP_CODE_FILE, SetupCode } from './admin/setup-code.js';
 import { registerExcelRoutes } from './excel/routes.js';
 import { registerGroupRoutes } from './admin/routes-groups.js';
+import { registerAppCallbackRoutes } from './admin/routes-app-callbacks.js';
+import { registerAppRuleRoutes } from './admin/routes-app-rules.js';
+import { registerAppSendRoutes } from './admin/routes-apps-send.js';
+import type { CallbackClock } from './apps/callback-queue.js';
+import type { HostResolver } from './apps/ssrf.js';
+import { LOGO_PATH, registerAppRoutes } from './admin/routes-apps.js';
+import { AppsChangedPush } from './apps/client-push.js';
+import { appEntries } from './apps/visible.js';
+import { registerPortalRoutes } from './admin/routes-portal.js';
+import { PortalService } from './apps/portal.js';
+import { workbenchView } from './apps/portal-view.js';
+import { WorkbenchService } from './apps/workbench.js';
+import { WorkbenchChangedPush } from './apps/workbench-push.js';
 import { registerMemberRoutes } from './admin/routes-members.js';
 import { registerOrgRoutes } from './admin/routes-org.js';
 import { registerSystemRoutes } from './admin/routes-system.js';
@@ -52,6 +65,8 @@ export interface GatewayOptions {
   vendorPublicKeyPem?: string;
   /** Tests: the directory sync's clocks (run timestamps, deletion policy; the scheduler's timers). */
   syncClock?: SyncClock;
+  /** The app callback queue's clock, host resolver and per-attempt timeout (tests inject them; docs/apps-callbacks.md). */
+  callbacks?: { clock?: CallbackClock; resolve?: HostResolver; timeoutMs?: number };
   schedulerClock?: SchedulerClock;
 }
 
@@ -107,6 +122,7 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
   const services = buildServices(config, log, {
     ...(opts.vendorPublicKeyPem ? { vendorPublicKeyPem: opts.vendorPublicKeyPem } : {}),
     ...(opts.syncClock ? { syncClock: opts.syncClock } : {}),
+    ...(opts.callbacks ? { callbacks: opts.callbacks } : {}),
   });
   await services.apps.init();
   const syncScheduler = new SyncScheduler({ service: services.sync, log: log.child({ service: 'sync' }), ...(opts.schedulerClock ? { clock: opts.schedulerClock } : {}) });
@@ -144,8 +160,17 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
       log: log.child({ edge: 'rtx-sdk' }),
     })
     : null;
+  const appsPush = new AppsChangedPush(services.bus, sessions);
+  // the workbench and portal templates (F-4.1, F-5.1; docs/admin-api-portal.md)
+  const workbench = new WorkbenchService(services.db, services.bus);
+  const portal = new PortalService(services.db, services.apps, services.bus);
+  const workbenchPush = new WorkbenchChangedPush(services.bus, sessions);
   const clientEdge = new ClientEdge({
+    appList: (userId) => appEntries(services.apps.visibleTo(userId), userId, LOGO_PATH),
+    workbench: (userId) => workbenchView(workbench.get(), portal.resolve(userId), userId, LOGO_PATH),
+    appInbound: services.appInbound,
     auth: services.auth, sso: services.sso, directory: services.directory, messaging: services.messaging, sessions, settings: services.settings,
+    appNotices: services.appNotices,
     log: log.child({ edge: 'client' }), version: VERSION, limits: config.limits,
   });
 
@@ -190,6 +215,11 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
     registerRtxSyncRoutes(app, { services });
     registerSyncRoutes(app, { services });
     registerBackupRoutes(app, { services, backups });
+    registerAppRoutes(app, { services });
+    registerAppRuleRoutes(app, { services });
+    registerAppCallbackRoutes(app, { services });
+    registerAppSendRoutes(app, { services });
+    registerPortalRoutes(app, { services, portal, workbench });
   }
 
   await https.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false } });
@@ -261,6 +291,9 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
       try {
         if (opts.adminSocket !== false) adminApp = await startAdminSocket(config.dataDir, services, log);
         sessions.start();
+        appsPush.start();
+        workbenchPush.start();
+        services.appCallbacks.start();
         clientEdge.start();
         await http.listen({ port: config.http.port, host: config.http.host });
         await https.listen({ port: config.https.port, host: config.https.host });
@@ -283,6 +316,9 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
       stopped = true;
       clientEdge.stop();
       sessions.stop();
+      appsPush.stop();
+      workbenchPush.stop();
+      await services.appCallbacks.stop();
       stopCodeWatch();
       syncScheduler.stop();
       await backups.stop().catch((e: unknown) => log.warn({ err: e }, 'stopping the backup jobs failed'));

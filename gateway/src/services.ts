@@ -4,6 +4,14 @@ import { directoryDeptTree } from './admin/dept-tree.js';
 import { assertNoImportRunning } from './backup/lock.js';
 import { AdminService } from './admin/service.js';
 import { AppService } from './apps/service.js';
+import { AppMediaStore } from './apps/media.js';
+import { AppNoticeStore } from './apps/notices.js';
+import { AppRecipients } from './apps/send.js';
+import { AutoReplyService } from './apps/auto-reply.js';
+import { CallbackQueue, type CallbackClock } from './apps/callback-queue.js';
+import { AppInbound } from './apps/inbound.js';
+import { MenuService } from './apps/menus.js';
+import type { HostResolver } from './apps/ssrf.js';
 import { SqliteAdminRepo } from './admin/sqlite-repo.js';
 import { AuthService, type SeatGate } from './auth/service.js';
 import { SsoService } from './auth/sso.js';
@@ -53,6 +61,15 @@ export interface Services {
   sync: SyncService;
   /** Apps: built-in, the open API's system assistants, custom apps (issue 6, docs/open-api.md). Call init() once before use. */
   apps: AppService;
+  /** Apps' media and avatars, badge counts and pop-ups, the people a send names (docs/open-api.md "Media", "Notices", "msg/send"). */
+  appMedia: AppMediaStore;
+  appNotices: AppNoticeStore;
+  appRecipients: AppRecipients;
+  /** People talking to apps (docs/apps-callbacks.md): auto-reply rules, menus, the callback queue (started by the gateway), the user→app path. */
+  appRules: AutoReplyService;
+  appMenus: MenuService;
+  appCallbacks: CallbackQueue;
+  appInbound: AppInbound;
   /** Stores everything queued and closes the database. */
   close(): Promise<void>;
 }
@@ -65,7 +82,7 @@ export function databaseFile(config: Readonly<Config>): string {
  * Builds the services on the embedded SQLite backend. The CLI uses this too
  * when no server is running, so every path goes through the same services.
  */
-export function buildServices(config: Readonly<Config>, log: Logger, opts: { seats?: SeatGate; bus?: Bus; vendorPublicKeyPem?: string; syncClock?: SyncClock } = {}): Services {
+export function buildServices(config: Readonly<Config>, log: Logger, opts: { seats?: SeatGate; bus?: Bus; vendorPublicKeyPem?: string; syncClock?: SyncClock; callbacks?: { clock?: CallbackClock; resolve?: HostResolver; timeoutMs?: number } } = {}): Services {
   // a backup import may be replacing the database file (docs/backup.md#import)
   assertNoImportRunning(config.dataDir);
   const db = openDatabase(databaseFile(config), { synchronous: config.storage.synchronous });
@@ -103,6 +120,10 @@ export function buildServices(config: Readonly<Config>, log: Logger, opts: { sea
   const auth = new AuthService(directory, devices, settings, bus, config.auth, opts.seats ?? licence, syncDirectoryPasswords(sync, db, log.child({ service: 'auth' })));
   let box: SecretBox | null = null;
   const apps = new AppService(db, settings, () => (box ??= SecretBox.open(config.dataDir)), bus);
+  const appRules = new AutoReplyService(db);
+  const appMenus = new MenuService(db);
+  const appCallbacks = new CallbackQueue({ db, apps, log: log.child({ service: 'app-callbacks' }), ...opts.callbacks });
+  const appInbound = new AppInbound({ apps, messaging, rules: appRules, menus: appMenus, callbacks: appCallbacks, log: log.child({ service: 'app-inbound' }) });
   log.debug({ file: databaseFile(config) }, 'database open');
   return {
     db, bus, settings, directory, auth, messaging, files, licence, admin,
@@ -111,7 +132,10 @@ export function buildServices(config: Readonly<Config>, log: Logger, opts: { sea
     rtxSync,
     sync,
     apps,
+    appMedia: new AppMediaStore(db, files), appNotices: new AppNoticeStore(db, bus), appRecipients: new AppRecipients(db),
+    appRules, appMenus, appCallbacks, appInbound,
     async close() {
+      await appCallbacks.stop();
       await sync.close();
       await rtxSync.idle();
       await messaging.close();

@@ -122,3 +122,58 @@ export class YouduClient {
     return this.raw(this.withToken(path));
   }
 }
+
+/** One multipart/form-data field as a test sends it. */
+export interface FormField {
+  name: string;
+  value: string | Buffer;
+  filename?: string;
+  contentType?: string;
+}
+
+/** A multipart/form-data body with the fields in the order given, as the spec's senders build it. */
+export function multipartBody(fields: readonly FormField[], boundary = `----youdu${randomBytes(8).toString('hex')}`): { body: Buffer; contentType: string } {
+  const chunks: Buffer[] = [];
+  for (const f of fields) {
+    let head = `--${boundary}\r\nContent-Disposition: form-data; name="${f.name}"${f.filename !== undefined ? `; filename="${f.filename}"` : ''}\r\n`;
+    if (f.contentType) head += `Content-Type: ${f.contentType}\r\n`;
+    chunks.push(Buffer.from(`${head}\r\n`, 'utf8'), typeof f.value === 'string' ? Buffer.from(f.value, 'utf8') : f.value, Buffer.from('\r\n'));
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+/** The upload's fields per spec §5: buin as a string, appId, encrypt=enc({type, name}), file=base64 ciphertext of the bytes. */
+export function uploadFields(c: YouduClient, meta: Record<string, unknown>, bytes: Buffer, filename = 'file'): FormField[] {
+  return [
+    { name: 'buin', value: String(c.buin), contentType: 'text/plain; charset=ISO-8859-1' },
+    { name: 'appId', value: c.appId, contentType: 'text/plain; charset=ISO-8859-1' },
+    { name: 'encrypt', value: c.cipher.encrypt(JSON.stringify(meta)), contentType: 'text/plain; charset=ISO-8859-1' },
+    { name: 'file', value: c.cipher.encrypt(bytes), filename, contentType: 'text/plain; charset=ISO-8859-1' },
+  ];
+}
+
+/** Sends fields as multipart to a path with the client's token. */
+export async function postForm(c: YouduClient, path: string, fields: readonly FormField[], opts: { contentType?: string | null } = {}): Promise<CgiReply> {
+  if (!c.token) await c.gettoken();
+  const { body, contentType } = multipartBody(fields);
+  const ct = opts.contentType === undefined ? contentType : opts.contentType;
+  return c.raw(`${path}${path.includes('?') ? '&' : '?'}accessToken=${encodeURIComponent(c.token ?? '')}`, { body, headers: ct === null ? {} : { 'content-type': ct } });
+}
+
+/**
+ * Reads a download as the Java library does (spec §5): the `encrypt` header
+ * decrypts to JSON, the body is the base64 ciphertext of the bytes. Throws
+ * when there is no header (an error reply is JSON then).
+ */
+export function openDownload(c: YouduClient, r: CgiReply): { head: Record<string, unknown>; bytes: Buffer } {
+  if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
+  const h = r.headers.get('encrypt');
+  if (!h) throw new Error(`no encrypt header; body ${r.text.slice(0, 200)}`);
+  return { head: JSON.parse(c.cipher.decrypt(h).toString('utf8')) as Record<string, unknown>, bytes: c.cipher.decrypt(r.text) };
+}
+
+/** POST with the special envelope of set.ent.notice and popwindow: {app_id, msg_encrypt}, no token. */
+export function postSpecial(c: YouduClient, path: string, payload: unknown, keys: { appId?: string; encrypt?: string } = {}): Promise<CgiReply> {
+  return c.raw(path, { body: JSON.stringify({ [keys.appId ?? 'app_id']: c.appId, [keys.encrypt ?? 'msg_encrypt']: c.cipher.encrypt(JSON.stringify(payload)) }), headers: { 'content-type': 'application/json' } });
+}

@@ -6,6 +6,8 @@ import type { DeptId, UserId } from '../protocol/client-v1.js';
 import type { SecretBox } from '../settings/secret-box.js';
 import type { SettingsStore } from '../settings/settings.js';
 import type { Db } from '../storage/sqlite.js';
+import { visibleApps } from './visible.js';
+import { checkDescription, checkHomeUrl, checkManagers, checkMobileUrl, LOGO_NAME_RE, logoName, sniffLogo } from './profile.js';
 import { APP_RIGHTS, CUSTOM_APP_RIGHTS, SYSTEM_APPS, type AppCreate, type AppPatch, type AppRight, type AppVisibility, type OpenApp } from './types.js';
 
 interface AppRow {
@@ -23,6 +25,11 @@ interface AppRow {
   token_gen: number;
   callback_url: string | null;
   callback_token: string | null;
+  description: string;
+  logo: string | null;
+  home_url: string | null;
+  mobile_url: string | null;
+  managers: string;
   version: number;
   created_at: number;
   updated_at: number;
@@ -100,6 +107,7 @@ export class AppService {
       enabled: r.enabled === 1, tokenGen: r.token_gen,
       callbackUrl: r.callback_url,
       callbackToken: r.callback_token && box ? box.open(r.callback_token) : null,
+      profile: { description: r.description, logo: r.logo, homeUrl: r.home_url, mobileUrl: r.mobile_url, managers: JSON.parse(r.managers) as UserId[] },
       version: r.version, createdAt: r.created_at, updatedAt: r.updated_at,
     };
   }
@@ -165,16 +173,19 @@ export class AppService {
     const visibility = checkVisibility(input.visibility ?? { all: true });
     const callbackUrl = checkCallbackUrl(input.callbackUrl ?? null);
     const callbackToken = checkCallbackToken(input.callbackToken ?? null);
+    const p = input.profile ?? {};
+    const profile = [checkDescription(p.description), this.checkLogo(p.logo ?? null), checkHomeUrl(p.homeUrl), checkMobileUrl(p.mobileUrl), JSON.stringify(checkManagers(p.managers))];
     const box = this.box();
     const now = this.now();
     const key = this.freeKey(appId, buin);
     const id = Number(
       this.db
         .prepare(
-          `INSERT INTO apps (key, name, origin, created_at, buin, app_id, aes_key, kind, rights, visibility, enabled, token_gen, version, updated_at, callback_url, callback_token)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1, 1, ?, ?, ?)`,
+          `INSERT INTO apps (key, name, origin, created_at, buin, app_id, aes_key, kind, rights, visibility, enabled, token_gen, version, updated_at, callback_url, callback_token,
+             description, logo, home_url, mobile_url, managers)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1, 1, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(key, name, origin, now, buin, appId, box.seal(aesKey), input.kind ?? 'custom', JSON.stringify(rights), JSON.stringify(visibility), now, callbackUrl, callbackToken ? box.seal(callbackToken) : null).lastInsertRowid,
+        .run(key, name, origin, now, buin, appId, box.seal(aesKey), input.kind ?? 'custom', JSON.stringify(rights), JSON.stringify(visibility), now, callbackUrl, callbackToken ? box.seal(callbackToken) : null, ...profile).lastInsertRowid,
     );
     const app = this.fromRow(this.db.prepare('SELECT * FROM apps WHERE id = ?').get(id) as AppRow);
     this.cache(app);
@@ -209,6 +220,11 @@ export class AppService {
       const t = checkCallbackToken(patch.callbackToken);
       set('callback_token', t ? box.seal(t) : null);
     }
+    if (patch.description !== undefined) set('description', checkDescription(patch.description));
+    if (patch.logo !== undefined) set('logo', this.checkLogo(patch.logo));
+    if (patch.homeUrl !== undefined) set('home_url', checkHomeUrl(patch.homeUrl));
+    if (patch.mobileUrl !== undefined) set('mobile_url', checkMobileUrl(patch.mobileUrl));
+    if (patch.managers !== undefined) set('managers', JSON.stringify(checkManagers(patch.managers)));
     if (patch.enabled !== undefined) {
       if (typeof patch.enabled !== 'boolean') throw new GatewayError('GW_BAD_REQUEST', 'enabled must be true or false');
       set('enabled', patch.enabled ? 1 : 0);
@@ -216,6 +232,32 @@ export class AppService {
       if (!patch.enabled && app.enabled) sets.push('token_gen = token_gen + 1');
     }
     return this.write(app, sets, args);
+  }
+
+  /**
+   * Stores a logo image (PNG or JPEG, checked by its first bytes, at most
+   * MAX_LOGO_BYTES) and returns its name for AppPatch.logo. Idempotent: the
+   * same bytes give the same name.
+   */
+  putLogo(bytes: Buffer): string {
+    const { mime, ext } = sniffLogo(bytes);
+    const name = logoName(bytes, ext);
+    this.db.prepare('INSERT OR IGNORE INTO app_logos (name, mime, bytes, created_at) VALUES (?, ?, ?, ?)').run(name, mime, bytes, this.now());
+    return name;
+  }
+
+  /** A stored logo by its name, or null (names that are not logo names are never looked up). */
+  logo(name: string): { mime: string; bytes: Buffer } | null {
+    if (!LOGO_NAME_RE.test(name)) return null;
+    return (this.db.prepare('SELECT mime, bytes FROM app_logos WHERE name = ?').get(name) as { mime: string; bytes: Buffer } | undefined) ?? null;
+  }
+
+  private checkLogo(v: unknown): string | null {
+    if (v === null) return null;
+    if (typeof v !== 'string' || !LOGO_NAME_RE.test(v) || !this.db.prepare('SELECT 1 FROM app_logos WHERE name = ?').get(v)) {
+      throw new GatewayError('GW_BAD_REQUEST', 'logo must be the name of an uploaded logo');
+    }
+    return v;
   }
 
   /** A new EncodingAESKey; every token of the app ends (its integrations must take the new key). */
@@ -248,6 +290,11 @@ export class AppService {
     const app = this.get(rowId);
     if (!app || app.origin === 'deleted') throw new GatewayError('GW_NOT_FOUND', `app ${rowId} does not exist`);
     return app;
+  }
+
+  /** The enabled apps people see in their app list that `userId` may see (docs/protocol/client-v1.md "apps.list"). */
+  visibleTo(userId: UserId): OpenApp[] {
+    return visibleApps(this.db, this.list(), userId);
   }
 
   /**

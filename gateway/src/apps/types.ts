@@ -32,9 +32,24 @@ export interface OpenApp {
   callbackUrl: string | null;
   /** The callback Token, unsealed. */
   callbackToken: string | null;
+  /** What people see of the app (docs/admin-api-apps.md). */
+  profile: AppProfile;
   version: number;
   createdAt: number;
   updatedAt: number;
+}
+
+/** The descriptive side of an app: shown to administrators and, for visible apps, to clients (`apps.list`). */
+export interface AppProfile {
+  description: string;
+  /** The sha256 name of the logo image (public at /api/app-logos/NAME), or null. */
+  logo: string | null;
+  /** The app's home page, opened when a person opens the app. For the mail assistant: the mail web address. */
+  homeUrl: string | null;
+  /** The third-party mobile-app jump: a URL or app scheme mobile clients open; desktop clients hide it. */
+  mobileUrl: string | null;
+  /** Members who manage the app (people of the organisation, not console administrators). */
+  managers: UserId[];
 }
 
 /** The system apps of the spec (§4.1, §6): made at first start under the gateway's buin, with generated keys. */
@@ -62,6 +77,7 @@ export interface AppCreate {
   visibility?: AppVisibility;
   callbackUrl?: string | null;
   callbackToken?: string | null;
+  profile?: Partial<AppProfile>;
 }
 
 export interface AppPatch {
@@ -71,4 +87,10 @@ export interface AppPatch {
   enabled?: boolean;
   callbackUrl?: string | null;
   callbackToken?: string | null;
+  description?: string;
+  /** A logo name from AppService.putLogo, or null to remove it. */
+  logo?: string | null;
+  homeUrl?: string | null;
+  mobileUrl?: string | null;
+  managers?: UserId[];
 }

@@ -1,4 +1,4 @@
-import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 const scrypt = (pw: string, salt: Buffer, len: number, opts: ScryptOptions) =>
   new Promise<Buffer>((resolve, reject) => scryptCb(pw, salt, len, opts, (err, key) => (err ? reject(err) : resolve(key))));
@@ -22,12 +22,25 @@ export async function hashPassword(password: string): Promise<string> {
 export async function verifyPassword(password: string, stored: string | null): Promise<boolean> {
   if (!stored) return false;
   const parts = stored.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  if (parts.length !== 6 || (parts[0] !== 'scrypt' && parts[0] !== MD5_SCRYPT)) return false;
+  if (parts[0] === MD5_SCRYPT) password = md5Hex(password);
   const [n, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
   const salt = Buffer.from(parts[4] as string, 'base64url');
   const expected = Buffer.from(parts[5] as string, 'base64url');
   const key = await scrypt(password.normalize('NFC'), salt, expected.length, { N: n, r, p, maxmem: 128 * n * r * 2 });
   return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+/**
+ * A password known only as its lower-case hex MD5 (the open API's
+ * user/setauth): kept as `scrypt-md5$N$r$p$salt$key`, scrypt over that hex
+ * text, so a login with the plain password is checked as scrypt(md5(password)).
+ */
+const MD5_SCRYPT = 'scrypt-md5';
+const md5Hex = (password: string) => createHash('md5').update(password.normalize('NFC'), 'utf8').digest('hex');
+
+export async function hashMd5Password(md5: string): Promise<string> {
+  return (await hashPassword(md5.toLowerCase())).replace(/^scrypt\$/, `${MD5_SCRYPT}$`);
 }
 
 /** A clear reason when a new password is unacceptable, else null. */

@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../errors/registry.js';
-import type { Conversation, DeviceCommand, MessageId, MessageView, UserId } from '../protocol/client-v1.js';
+import type { Conversation, DeviceCommand, MessageId, MessageView, PushFrame, ServerFrame, UserId } from '../protocol/client-v1.js';
 
 /** What services announce; edges subscribe and turn these into frames. */
 export type BusEvent =
@@ -10,7 +10,11 @@ export type BusEvent =
   | { type: 'device.command'; userId: UserId; deviceKey: string; command: DeviceCommand }
   | { type: 'dir.changed'; version: number }
   /** An app was made, changed or deleted (apps service): caches of apps refresh. */
-  | { type: 'apps.changed' };
+  | { type: 'apps.changed' }
+  /** The workbench or a portal template changed (docs/admin-api-portal.md): clients are told `workbench.changed`. */
+  | { type: 'portal.changed' }
+  /** An app's badge count, pop-up window or event for one user's online devices (docs/protocol/client-v1.md). */
+  | { type: 'app.push'; userId: UserId; push: PushFrame<ServerFrame.AppNotice | ServerFrame.PopWindow | ServerFrame.AppEvent> };
 
 /**
  * Delivery fan-out. publish() never throws and never blocks on a slow

@@ -36,6 +36,8 @@ Usage:
   huitong rtx code [--regenerate]              the RTX integration's connection code
   huitong rtx sync | rtx runs [--limit N]      ask the RTX adapter for the org now; the latest sync runs
   huitong rtx import-xml FILE [--dry-run]      import an RTX export XML file (departments, users, groups)
+  huitong app list | app import --buin N --app-id ID --aes-key KEY [--token T] --name NAME
+                                               open-API apps (docs/cli.md); keys are masked in what is printed
   huitong sync status | sync run <source> [--dry-run] [--yes] | sync runs | sync confirm|cancel <run-id>
                                                directory sync (LDAP/AD, spreadsheets), docs/sync.md
   huitong license import FILE | license show | license history
@@ -174,6 +176,20 @@ export async function main(argv: string[]): Promise<number> {
       return await runRtx(rest, { control: (name, args) => control(config(where), name, args) });
     } catch (e) {
       if (e instanceof ConfigError) return fail(e.message, EXIT_CODES.BAD_CONFIG);
+      const code = (e as { code?: string }).code;
+      if (typeof code === 'string' && code.startsWith('GW_')) return fail(`${code}: ${(e as Error).message}`, EXIT_CODES.FAILURE);
+      throw e;
+    }
+  }
+  if (cmd === 'app') {
+    const { runApp } = await import('./app.js');
+    const { values } = parseArgs({ args: rest, options: { config: { type: 'string' }, data: { type: 'string' } }, allowPositionals: true, strict: false });
+    const where = { config: typeof values.config === 'string' ? values.config : undefined, data: typeof values.data === 'string' ? values.data : undefined };
+    try {
+      return await runApp(rest, { control: (name, args) => control(config(where), name, args) });
+    } catch (e) {
+      if (e instanceof ConfigError) return fail(e.message, EXIT_CODES.BAD_CONFIG);
+      if (e instanceof DatabaseTooNewError) return fail(e.message, EXIT_CODES.DATABASE_TOO_NEW);
       const code = (e as { code?: string }).code;
       if (typeof code === 'string' && code.startsWith('GW_')) return fail(`${code}: ${(e as Error).message}`, EXIT_CODES.FAILURE);
       throw e;

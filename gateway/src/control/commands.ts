@@ -9,6 +9,7 @@ import type { Settings } from '../settings/settings.js';
 import { seedDemo } from './demo.js';
 import { LICENCE_CONTROL_COMMANDS } from '../licence/control.js';
 import { SYNC_CONTROL_COMMANDS } from '../sync/control.js';
+import { APP_CONTROL_COMMANDS } from '../apps/control.js';
 
 type Args = Record<string, unknown>;
 export type ControlCommand = (s: Services, args: Args) => Promise<unknown>;
@@ -165,6 +166,8 @@ export const CONTROL_COMMANDS: Record<string, ControlCommand> = {
   },
 
   ...SYNC_CONTROL_COMMANDS,
+
+  ...APP_CONTROL_COMMANDS,
 
   ...Object.fromEntries(Object.entries(LICENCE_CONTROL_COMMANDS).map(([name, cmd]): [string, ControlCommand] => [name, (s, a) => cmd(s.licence, a)])),
 

@@ -51,6 +51,8 @@ export interface UserInput {
   title?: string;
   gender?: Gender;
   authorised?: boolean;
+  /** 'active' when absent; a user created disabled is never authorised. */
+  status?: 'active' | 'disabled';
   order?: number;
   origin?: string;
   externalId?: string | null;
@@ -115,14 +117,17 @@ export class DirectoryService {
 
   // ---- departments ----
 
-  async createDept(parentId: DeptId | null, name: string, order = 0, origin = 'local', externalId: string | null = null): Promise<DeptRecord> {
+  /** With `id` (a positive integer), the department gets that id; a taken id is GW_CONFLICT. */
+  async createDept(parentId: DeptId | null, name: string, order = 0, origin = 'local', externalId: string | null = null, id?: DeptId): Promise<DeptRecord> {
     const n = checkName('department name', name, (x) => (x.includes('/') ? 'department name must not contain /' : null));
+    if (id !== undefined && !(Number.isSafeInteger(id) && id > 0)) throw new GatewayError('GW_BAD_REQUEST', 'a department id must be a positive integer');
     if (parentId !== null) await this.mustDept(parentId);
     try {
-      const d = await this.repo.createDept(parentId, n, order, origin, externalId);
+      const d = await this.repo.createDept(parentId, n, order, origin, externalId, id);
       this.changed(d.version);
       return d;
     } catch (e) {
+      if (e instanceof UniqueViolation && e.what === 'department id') throw new GatewayError('GW_CONFLICT', `department id ${String(id)} is taken`);
       if (e instanceof UniqueViolation) throw new GatewayError('GW_CONFLICT', `a department named ${n} already exists there`);
       throw e;
     }
@@ -194,7 +199,7 @@ export class DirectoryService {
         account, name, pinyin: py.full, pinyinInitials: py.initials,
         mobile: checkOptional('mobile', input.mobile, MOBILE_RE), email: checkOptional('email', input.email, EMAIL_RE),
         phone: checkOptional('phone', input.phone, MOBILE_RE), title: input.title ? checkName('title', input.title) : '',
-        gender: input.gender ?? 'unknown', status: 'active', authorised: input.authorised ?? false,
+        gender: input.gender ?? 'unknown', status: input.status ?? 'active', authorised: input.status === 'disabled' ? false : (input.authorised ?? false),
         passwordHash: input.passwordHash ?? null, order: input.order ?? 0, origin: input.origin ?? 'local', externalId: input.externalId ?? null, depts,
       });
       this.changed(u.version);

@@ -125,11 +125,15 @@ export class SqliteDirectoryRepo implements DirectoryRepo {
     return (this.s.children.all(parentId) as DeptRow[]).map(deptFrom);
   }
 
-  async createDept(parentId: DeptId | null, name: string, order: number, origin: string, externalId: string | null): Promise<DeptRecord> {
+  async createDept(parentId: DeptId | null, name: string, order: number, origin: string, externalId: string | null, id?: DeptId): Promise<DeptRecord> {
     return this.db.transaction(() => {
+      if (id !== undefined && this.s.dept.get(id)) throw new UniqueViolation('department id');
       const v = this.nextVersion();
       const now = Date.now();
-      const info = wrapUnique('department name', () => this.s.insDept.run(parentId, name, order, origin, externalId, v, now, now));
+      const info = wrapUnique('department name', () =>
+        id === undefined
+          ? this.s.insDept.run(parentId, name, order, origin, externalId, v, now, now)
+          : this.db.prepare('INSERT INTO departments (id, parent_id, name, sort_order, origin, external_id, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(id, parentId, name, order, origin, externalId, v, now, now));
       return deptFrom(this.s.dept.get(info.lastInsertRowid) as DeptRow);
     })();
   }

@@ -106,7 +106,8 @@ export interface DirectoryRepo {
   findChildDept(parentId: DeptId | null, name: string): Promise<DeptRecord | null>;
   listDepts(): Promise<DeptRecord[]>;
   childDepts(parentId: DeptId | null): Promise<DeptRecord[]>;
-  createDept(parentId: DeptId | null, name: string, order: number, origin: string, externalId: string | null): Promise<DeptRecord>;
+  /** With `id`, the department gets that id (a taken id is a UniqueViolation 'department id'). */
+  createDept(parentId: DeptId | null, name: string, order: number, origin: string, externalId: string | null, id?: DeptId): Promise<DeptRecord>;
   updateDept(id: DeptId, patch: { name?: string; parentId?: DeptId | null; order?: number }): Promise<DeptRecord>;
   deleteDept(id: DeptId): Promise<void>;
   /** Direct members and direct sub-departments. */

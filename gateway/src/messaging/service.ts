@@ -10,9 +10,10 @@ import {
   type MessageKind,
   type MessageView,
   type SendableKind,
+  type AppSendableKind,
   type UserId,
 } from '../protocol/client-v1.js';
-import { validateBody } from './validate.js';
+import { validateAppBody, validateBody } from './validate.js';
 import { PAGE_BUDGET_BYTES } from '../directory/service.js';
 import { appSenderId, type AppRecord, type AppendItem, type AppendResult, type InboxEntry, type MessageRepo } from './repo.js';
 
@@ -28,6 +29,11 @@ export interface SendRequest {
   origin: string;
   /** The sending device: it learns its message's seq from the ack, so it gets no push of it. */
   originDeviceKey?: string;
+  /**
+   * A person's message to an app (`to` is `{kind: 'app', id: key}`): the app, already checked by
+   * apps/inbound.ts (enabled, visible to the sender). It is stored in the sender's app conversation only.
+   */
+  toApp?: AppRecord;
 }
 
 export interface SendAck {
@@ -59,6 +65,8 @@ export interface AppSendRequest {
 interface Normalised {
   normalised?: Pick<SendAck, 'body' | 'mentions'>;
   app?: AppRecord;
+  /** For a person's message to an app: the app. */
+  toApp?: AppRecord;
 }
 
 interface Pending {
@@ -180,6 +188,7 @@ export class MessagingService {
   private async prepare(req: SendRequest): Promise<AppendItem & Normalised> {
     if (this.closed) throw new GatewayError('GW_SERVER_SHUTDOWN');
     if (typeof req.cmid !== 'string' || !CMID_RE.test(req.cmid)) throw new GatewayError('GW_BAD_REQUEST', 'cmid must be 1–64 characters of letters, digits, . _ : -');
+    if (req.toApp) return this.prepareToApp(req, req.toApp);
     const to = this.parseConversation(req.to);
     const kind = req.kind as SendableKind;
     const body = validateBody(kind, req.body);
@@ -209,12 +218,32 @@ export class MessagingService {
     };
   }
 
+  /** A person's message into their conversation with an app; a file or image must have been uploaded by them. */
+  private async prepareToApp(req: SendRequest, app: AppRecord): Promise<AppendItem & Normalised> {
+    const kind = req.kind as SendableKind;
+    const body = validateBody(kind, req.body);
+    const fileIds: string[] = [];
+    if (kind === 'image' || kind === 'file') {
+      const { fileId, size } = body as BodyByKind['file'];
+      if ((await this.files.size(fileId)) !== size || !(await this.repo.canReadFile(req.senderId, fileId))) throw new GatewayError('GW_NOT_FOUND', 'the file was not uploaded (or not by you, or its size differs)');
+      fileIds.push(fileId);
+    }
+    const stored = JSON.stringify(body);
+    return {
+      senderId: req.senderId, cmid: req.cmid as string, conv: { kind: 'app', id: app.rowId }, kind, body: stored, mentions: null,
+      origin: req.origin, recipients: [req.senderId], fileIds, toApp: app,
+      ...(stored !== JSON.stringify(req.body) ? { normalised: { body } } : {}),
+    };
+  }
+
   /**
    * Sends one message from an app into the app's conversation of each recipient: the same path as
    * send() (validated, de-duplicated by the app and `cmid`, stored in one transaction with every
    * recipient's inbox seq, then delivered through the bus), so a broadcast to every user is one
    * message with one inbox entry per user. An app's sends are kept in call order. Resolves once
-   * durable; `seq` is 0 (an app has no inbox). Apps send text, link and rich messages only.
+   * durable; `seq` is 0 (an app has no inbox). Apps send every kind but recall; the files an
+   * image, file, mpnews or exlink body names must have been stored for the app (uploaded with
+   * appSenderId(app) as uploader), and their readers become the message's recipients.
    */
   async sendAsApp(req: AppSendRequest): Promise<SendAck> {
     if (typeof req.appId !== 'string') throw new GatewayError('GW_BAD_REQUEST', 'appId is required');
@@ -226,8 +255,16 @@ export class MessagingService {
   private async prepareApp(app: AppRecord, req: AppSendRequest): Promise<AppendItem & Normalised> {
     if (this.closed) throw new GatewayError('GW_SERVER_SHUTDOWN');
     if (typeof req.cmid !== 'string' || !CMID_RE.test(req.cmid)) throw new GatewayError('GW_BAD_REQUEST', 'cmid must be 1–64 characters of letters, digits, . _ : -');
-    if (req.kind !== 'text' && req.kind !== 'link' && req.kind !== 'rich') throw new GatewayError('GW_BAD_REQUEST', 'apps send text, link or rich messages');
-    const body = validateBody(req.kind, req.body);
+    if (typeof req.kind !== 'string' || req.kind === 'recall' || !APP_KINDS.has(req.kind)) throw new GatewayError('GW_BAD_REQUEST', 'apps send text, image, file, link, rich, mpnews, exlink, sysmsg or mail messages');
+    const kind = req.kind as AppSendableKind;
+    const body = validateAppBody(kind, req.body);
+    const fileIds: string[] = [];
+    for (const f of filesOf(kind, body)) {
+      const stored = await this.files.size(f.fileId);
+      if (stored === null || !(await this.repo.canReadFile(appSenderId(app), f.fileId))) throw new GatewayError('GW_NOT_FOUND', 'the file was not stored for this app');
+      if (stored !== f.size) throw new GatewayError('GW_BAD_REQUEST', `size says ${f.size} bytes but the stored file has ${stored}`);
+      if (!fileIds.includes(f.fileId)) fileIds.push(f.fileId);
+    }
     let recipients: UserId[];
     if (req.to === 'all') recipients = await this.directory.activeUserIds();
     else {
@@ -237,8 +274,8 @@ export class MessagingService {
     }
     if (recipients.length === 0) throw new GatewayError('GW_BAD_REQUEST', 'the message has no recipients');
     return {
-      senderId: appSenderId(app), cmid: req.cmid, conv: { kind: 'app', id: app.rowId }, kind: req.kind, body: JSON.stringify(body), mentions: null,
-      origin: req.origin, recipients, fileIds: [], app,
+      senderId: appSenderId(app), cmid: req.cmid, conv: { kind: 'app', id: app.rowId }, kind, body: JSON.stringify(body), mentions: null,
+      origin: req.origin, recipients, fileIds, app,
     };
   }
 
@@ -267,12 +304,12 @@ export class MessagingService {
   }
 
   private enqueue(prepared: AppendItem & Normalised, senderAccount: string, originDeviceKey?: string): Promise<SendAck> {
-    const { normalised, app, ...item } = prepared;
+    const { normalised, app, toApp, ...item } = prepared;
     return new Promise<SendAck>((resolve, reject) => {
       const view: Omit<MessageView, 'seq'> = {
         id: 0 as MessageId, cmid: item.cmid, from: app ? (0 as UserId) : item.senderId, fromAccount: senderAccount,
         ...(app ? { fromApp: { id: app.key, name: app.name } } : {}),
-        to: item.conv.kind === 'app' ? { kind: 'app', id: app?.key ?? '' } : item.conv,
+        to: item.conv.kind === 'app' ? { kind: 'app', id: (app ?? toApp)?.key ?? '' } : item.conv,
         kind: item.kind, body: JSON.parse(item.body) as MessageView['body'], ts: 0, origin: item.origin,
         ...(item.mentions ? { mentions: item.mentions } : {}),
       };
@@ -393,12 +430,22 @@ export class MessagingService {
   }
 }
 
+const APP_KINDS: ReadonlySet<string> = new Set<AppSendableKind>(['text', 'image', 'file', 'link', 'rich', 'mpnews', 'exlink', 'sysmsg', 'mail']);
+
+/** The stored files an app's message body names (attachments, article and card pictures). */
+function filesOf(kind: AppSendableKind, body: BodyByKind[AppSendableKind]): { fileId: string; size: number }[] {
+  if (kind === 'image' || kind === 'file') return [body as BodyByKind['file']];
+  if (kind === 'mpnews' || kind === 'exlink') return (body as BodyByKind['mpnews'] | BodyByKind['exlink']).items.flatMap((i) => (i.cover ? [i.cover] : []));
+  return [];
+}
+
 export function toView(e: InboxEntry): MessageView {
-  const app = e.conv.kind === 'app' ? (e.app ?? { key: String(e.conv.id), name: '' }) : null;
+  // a person's message to an app (sender id > 0) is from the person, in the app's conversation
+  const app = e.conv.kind === 'app' && e.senderId < 0 ? (e.app ?? { key: String(e.conv.id), name: '' }) : null;
   return {
     id: e.id, seq: e.seq, cmid: e.cmid, from: app ? (0 as UserId) : e.senderId, fromAccount: app ? '' : e.senderAccount,
     ...(app ? { fromApp: { id: app.key, name: app.name } } : {}),
-    to: e.conv.kind === 'app' ? { kind: 'app', id: app?.key ?? '' } : e.conv, kind: e.kind,
+    to: e.conv.kind === 'app' ? { kind: 'app', id: (app ?? e.app)?.key ?? '' } : e.conv, kind: e.kind,
     body: JSON.parse(e.body) as BodyByKind[MessageKind], ts: e.createdAt, origin: e.origin,
     ...(e.mentions ? { mentions: e.mentions } : {}), ...(e.recalledAt ? { recalled: true } : {}),
   };

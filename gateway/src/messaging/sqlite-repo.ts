@@ -52,7 +52,8 @@ export class SqliteMessageRepo implements MessageRepo {
       canRead: db.prepare(`SELECT 1 FROM file_uploads WHERE file_id = @f AND user_id = @u
         UNION ALL SELECT 1 FROM message_files mf JOIN messages m ON m.id = mf.message_id
           WHERE mf.file_id = @f AND ((m.conv_kind = 'user' AND (m.sender_id = @u OR m.conv_id = @u))
-            OR (m.conv_kind = 'group' AND EXISTS (SELECT 1 FROM group_members g WHERE g.group_id = m.conv_id AND g.user_id = @u)))
+            OR (m.conv_kind = 'group' AND EXISTS (SELECT 1 FROM group_members g WHERE g.group_id = m.conv_id AND g.user_id = @u))
+            OR (m.conv_kind = 'app' AND EXISTS (SELECT 1 FROM inbox i WHERE i.user_id = @u AND i.message_id = m.id)))
         LIMIT 1`),
     };
   }

@@ -50,6 +50,15 @@ export enum ClientFrame {
   Recall = 'msg.recall',
   CommandAck = 'device.cmd.ack',
   SsoSign = 'sso.sign',
+  AppsList = 'apps.list',
+  /** The user opened an app's conversation (the app's callback gets an `enter` event). */
+  AppEnter = 'app.enter',
+  /** An app's custom menu. */
+  AppMenu = 'app.menu',
+  /** The user clicked a `click` item of an app's menu. */
+  AppMenuClick = 'app.menu.click',
+  /** The user's workbench: title, banners and the apps of their portal template (docs/protocol/client-v1.md "workbench.get"). */
+  WorkbenchGet = 'workbench.get',
 }
 
 /** Frames the server sends. `result` and `error` answer a request by its `rid`; the rest are pushes. */
@@ -62,6 +71,16 @@ export enum ServerFrame {
   DirChanged = 'dir.changed',
   Command = 'device.cmd',
   Bye = 'bye',
+  /** Apps were made, changed or removed: ask `apps.list` again. */
+  AppsChanged = 'apps.changed',
+  /** An app's badge count (待办数) for the user changed; also sent after login for every non-zero count. */
+  AppNotice = 'app.notice',
+  /** An app asks the client to show a pop-up window (open API popwindow); online devices only. */
+  PopWindow = 'app.popwindow',
+  /** An app's event (open API event/publish: a ringing pop-up started or cancelled); online devices only. */
+  AppEvent = 'app.event',
+  /** The workbench, a portal template or the apps changed: ask `workbench.get` again. */
+  WorkbenchChanged = 'workbench.changed',
 }
 
 export type ClientType = 'ios' | 'android' | 'web' | 'desktop' | 'cli' | 'rtx';
@@ -85,19 +104,81 @@ export type AppConversation = { kind: 'app'; id: string };
 export type AnyConversation = Conversation | AppConversation;
 /** The built-in app that sends notifications from scripts and systems (RTX SendNotify.cgi). */
 export const SYSTEM_APP = Object.freeze({ id: 'system', name: '系统通知' });
+/**
+ * An app in the user's app list (`apps.list`). `fileTransfer`: the
+ * conversation with oneself across devices (`conversation` is the user);
+ * `notice`: system notifications; `sysMsg`, `mail`: the system assistants
+ * (the mail assistant's `homeUrl` is the mail web address); `custom`: the
+ * organisation's apps. `logoUrl` is a path on the server's HTTPS address.
+ * `mobileUrl` (a URL or app scheme) is for mobile clients; desktop clients hide it.
+ */
+export interface AppEntry {
+  key: string;
+  name: string;
+  kind: 'fileTransfer' | 'notice' | 'sysMsg' | 'mail' | 'custom';
+  description: string;
+  logoUrl: string | null;
+  homeUrl: string | null;
+  mobileUrl: string | null;
+  conversation: AnyConversation;
+}
+/**
+ * The workbench a user sees (`workbench.get`, F-4.1/F-5.1): the
+ * organisation's title and banners, and the apps of the portal template that
+ * applies to the user, in sections, each app with the fields of `apps.list`
+ * (only apps the user may see). `imageUrl` is a path on the server's HTTPS
+ * address; `link` an http(s) URL the banner opens, or null.
+ */
+export interface WorkbenchView {
+  title: string;
+  banners: { imageUrl: string; link: string | null }[];
+  /** Sections in order; `title` may be empty (one untitled section for the default template). */
+  sections: { title: string; apps: AppEntry[] }[];
+  /** The template that applied. */
+  template: { id: number; name: string; isDefault: boolean };
+}
+/** An item of an app's custom menu (`app.menu`): a parent has `sub` (1–5 click or view items). */
+export interface AppMenuItem { name: string; type: 'click' | 'view' | 'parent'; key?: string; url?: string; sub?: AppMenuItem[] }
 /** How long a signature from `sso.sign` stays valid. */
 export const SSO_SIGN_TTL_MS = 10 * 60_000;
 
-export type MessageKind = 'text' | 'image' | 'file' | 'link' | 'rich' | 'recall';
+export type MessageKind = 'text' | 'image' | 'file' | 'link' | 'rich' | 'recall' | AppOnlyKind;
+/** Kinds only apps send (the open API's msg/send, the console): people cannot send them. */
+export type AppOnlyKind = 'mpnews' | 'exlink' | 'sysmsg' | 'mail';
+export const APP_ONLY_KINDS: readonly AppOnlyKind[] = ['mpnews', 'exlink', 'sysmsg', 'mail'];
 
 export interface TextBody { text: string }
 export interface FileBody { fileId: string; name: string; size: number; mime?: string }
 export interface ImageBody extends FileBody { width?: number; height?: number }
-export interface LinkBody { url: string; title: string; description?: string }
+/**
+ * `sso`: when opening the link, the client appends the user's identity,
+ * `userName=<account>&token=<identify token>` (docs/open-api.md "Identify").
+ */
+export interface LinkBody { url: string; title: string; description?: string; sso?: boolean }
 export interface RichSegment { text: string; bold?: boolean; italic?: boolean; href?: string; mention?: UserId }
 export interface RichBody { title?: string; segments: RichSegment[] }
 /** Stored and delivered like any message, so offline devices learn of a recall. */
 export interface RecallBody { messageId: MessageId }
+
+/** An article of an mpnews message: `cover` is its picture (a stored file readers of the message may fetch). */
+export interface MpnewsItem { title: string; content: string; digest?: string; showFront?: boolean; url?: string; cover?: ImageBody }
+export interface MpnewsBody { items: MpnewsItem[] }
+/** An external link card; `cover` is its picture. */
+export interface ExlinkItem { title: string; url: string; digest?: string; cover?: ImageBody }
+export interface ExlinkBody { items: ExlinkItem[] }
+export type SysmsgItem = { text: string } | { link: { title: string; url: string; sso?: boolean } };
+/** A system message (sysMsgAssistant): `popDurationS` is how long the client pops it up; absent or ≤ 0 = until closed. */
+export interface SysmsgBody { title: string; items: SysmsgItem[]; popDurationS?: number }
+/** A mail notice (sysExmailAssistant): a new mail, or the unread count changed. `time` in Unix seconds. */
+export interface MailBody {
+  action: 'new' | 'unread';
+  unreadCount: number;
+  subject?: string;
+  fromUser?: string;
+  fromEmail?: string;
+  time?: number;
+  link?: string;
+}
 
 export interface BodyByKind {
   text: TextBody;
@@ -106,8 +187,15 @@ export interface BodyByKind {
   link: LinkBody;
   rich: RichBody;
   recall: RecallBody;
+  mpnews: MpnewsBody;
+  exlink: ExlinkBody;
+  sysmsg: SysmsgBody;
+  mail: MailBody;
 }
-export type SendableKind = Exclude<MessageKind, 'recall'>;
+/** What people send. */
+export type SendableKind = Exclude<MessageKind, 'recall' | AppOnlyKind>;
+/** What apps send. */
+export type AppSendableKind = Exclude<MessageKind, 'recall'>;
 
 /** A message as it sits in one user's inbox. */
 export interface MessageView {
@@ -197,7 +285,8 @@ export interface RequestPayload {
   [ClientFrame.PresenceSubscribe]: { userIds: UserId[] };
   [ClientFrame.Send]: {
     cmid: string;
-    to: Conversation;
+    /** A person, a group, or an app the user can see (`{kind: 'app', id: key}`; text, link, rich, image, file). */
+    to: AnyConversation;
     kind: SendableKind;
     body: BodyByKind[SendableKind];
     mentions?: UserId[];
@@ -208,6 +297,11 @@ export interface RequestPayload {
   [ClientFrame.Recall]: { messageId: MessageId };
   [ClientFrame.CommandAck]: { id: number };
   [ClientFrame.SsoSign]: Record<string, never>;
+  [ClientFrame.AppsList]: Record<string, never>;
+  [ClientFrame.AppEnter]: { app: string };
+  [ClientFrame.AppMenu]: { app: string };
+  [ClientFrame.AppMenuClick]: { app: string; key: string };
+  [ClientFrame.WorkbenchGet]: Record<string, never>;
 }
 
 /** Result payloads, by the request's frame type. */
@@ -241,6 +335,13 @@ export interface ResultPayload {
   [ClientFrame.CommandAck]: Record<string, never>;
   /** A signature a web page passes to SignAuth.cgi (port 8012) with the user's account; valid until `expiresAt`. */
   [ClientFrame.SsoSign]: { account: string; sign: string; expiresAt: number };
+  /** The enabled apps visible to the user (visibility counts subdepartments), in display order. */
+  [ClientFrame.AppsList]: { apps: AppEntry[] };
+  [ClientFrame.AppEnter]: Record<string, never>;
+  /** At most 3 items of at most 5 sub-items; `click` items carry the `key` to send in app.menu.click, `view` items a URL to open. */
+  [ClientFrame.AppMenu]: { app: string; items: AppMenuItem[]; version: number };
+  [ClientFrame.AppMenuClick]: Record<string, never>;
+  [ClientFrame.WorkbenchGet]: WorkbenchView;
 }
 
 /** Push payloads, by frame type. */
@@ -251,6 +352,59 @@ export interface PushPayload {
   [ServerFrame.DirChanged]: { version: number };
   [ServerFrame.Command]: DeviceCommand;
   [ServerFrame.Bye]: { code: string; message: string };
+  [ServerFrame.AppsChanged]: Record<string, never>;
+  [ServerFrame.AppNotice]: AppNoticeView;
+  [ServerFrame.PopWindow]: PopWindowView;
+  [ServerFrame.AppEvent]: AppEventView;
+  [ServerFrame.WorkbenchChanged]: Record<string, never>;
+}
+
+/** An app's badge count for the user: `count` 0 clears it. `popWindow`, when the app asked for one with the count. */
+export interface AppNoticeView {
+  app: { id: string; name: string };
+  count: number;
+  tip: string;
+  /** ms since the epoch, when the app set it. */
+  ts: number;
+  popWindow?: AppPopWindowSpec;
+}
+
+/** A pop-up window's content and placement as an app describes it (open API pop_wind / windowInfo), passed through. */
+export interface AppPopWindowSpec {
+  title?: string;
+  width?: number;
+  height?: number;
+  content?: string;
+  popMode?: number;
+  position?: number;
+  contentType?: string;
+  stayDuration?: number;
+  popSessionId?: string;
+}
+
+/**
+ * A pop-up window (open API popwindow). `durationS`: -1 = until closed (0 from the app means 5 s);
+ * `position`: 0 centre, 1 top left, 2 top right, 3 bottom right, 4 bottom left; `popMode`: 1 browser, 2 window.
+ */
+export interface PopWindowView {
+  app: { id: string; name: string };
+  url: string;
+  tip: string;
+  title: string;
+  width: number;
+  height: number;
+  durationS: number;
+  position: number;
+  noticeId: string;
+  popMode: number;
+}
+
+/** An app's event (open API event/publish): a ringing pop-up, `action` 1 start, 2 cancel. */
+export interface AppEventView {
+  app: { id: string; name: string };
+  eventId: string;
+  eventType: string;
+  popWindow: { tips: string; action: number; timestamp: number; windowType: string; windowInfo: AppPopWindowSpec };
 }
 
 export interface ErrorPayload { code: string; message: string; retryAfterMs?: number }

@@ -200,6 +200,13 @@ export class SessionRegistry {
         if (set) for (const s of [...set]) if (s.deviceKey === e.deviceKey) s.onCommand(e);
         return;
       }
+      case 'app.push': {
+        const set = this.byUser.get(e.userId);
+        if (!set) return;
+        const json = JSON.stringify(e.push);
+        for (const s of set) s.sendRaw(json);
+        return;
+      }
       case 'dir.changed':
         // coalesced: clients learn of the newest version at the next flush
         this.dirVersionPending = Math.max(this.dirVersionPending ?? 0, e.version);

@@ -215,6 +215,11 @@ export class ClientConnection implements Session {
         return this.reply(rid, { presence: d.sessions.watch(this, ids as UserId[]) });
       }
       case ClientFrame.Send:
+        if ((p.to as { kind?: unknown } | null)?.kind === 'app') {
+          if (!d.appInbound) throw new GatewayError('GW_BAD_REQUEST', 'this server takes no messages to apps');
+          d.appInbound.send(me, { cmid: p.cmid, to: p.to, kind: p.kind, body: p.body, mentions: p.mentions }, this.deviceKey).then((ack) => this.reply(rid, ack), (e: unknown) => this.handleError(rid, e));
+          return;
+        }
         // not awaited: the service keeps this sender's order, so later frames need not wait for durability
         d.messaging
           .send({ senderId: me.id, senderAccount: me.account, cmid: p.cmid, to: p.to, kind: p.kind, body: p.body, mentions: p.mentions, origin: 'client', originDeviceKey: this.deviceKey })
@@ -232,6 +237,22 @@ export class ClientConnection implements Session {
         return;
       case ClientFrame.SsoSign:
         return this.reply(rid, d.sso.sign(me));
+      case ClientFrame.AppEnter:
+        if (!d.appInbound) throw new GatewayError('GW_BAD_REQUEST', 'this server has no apps');
+        d.appInbound.enter(me, p.app);
+        return this.reply(rid, {});
+      case ClientFrame.AppMenu:
+        if (!d.appInbound) throw new GatewayError('GW_BAD_REQUEST', 'this server has no apps');
+        return this.reply(rid, d.appInbound.menu(me, p.app));
+      case ClientFrame.AppMenuClick:
+        if (!d.appInbound) throw new GatewayError('GW_BAD_REQUEST', 'this server has no apps');
+        await d.appInbound.menuClick(me, p.app, p.key);
+        return this.reply(rid, {});
+      case ClientFrame.AppsList:
+        return this.reply(rid, { apps: d.appList?.(me.id) ?? [] });
+      case ClientFrame.WorkbenchGet:
+        if (!d.workbench) throw new GatewayError('GW_BAD_REQUEST', 'this server has no workbench');
+        return this.reply(rid, d.workbench(me.id));
       case ClientFrame.CommandAck: {
         if (!Number.isSafeInteger(p.id)) throw new GatewayError('GW_BAD_REQUEST', 'id must be a command id');
         const ok = await d.auth.ackCommand(p.id as number, this.deviceId);
@@ -276,6 +297,7 @@ export class ClientConnection implements Session {
     };
     this.deps.sessions.add(this);
     this.reply(rid, ok);
+    for (const n of this.deps.appNotices?.pending(user.id) ?? []) this.sendRaw(JSON.stringify({ t: 'app.notice', p: n }));
     for (const c of await this.deps.auth.pendingCommands(device.id)) this.deliverCommand({ id: c.id, kind: c.kind, issuedAt: c.issuedAt });
   }
 
