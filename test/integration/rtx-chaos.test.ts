@@ -120,8 +120,9 @@ t.test('chaos: 2,000 messages each way, 1:1 and group, through cuts, delays, an 
     directory: 'com' as const,
     capture: ['com' as const, 'imwatch' as const],
     presence: 'com' as const,
-    // generous: a SendIM that times out may have been accepted, and its retry would duplicate it (docs/rtx-adapter.md)
-    rtx: { sdkTimeoutMs: 10_000, imwatch: { dir: sim.imwatch?.dir as string, pollMs: 50 } },
+    // generous: a SendIM that times out may have been accepted, and its retry would duplicate it (docs/rtx-adapter.md);
+    // this test is about the plugin channel's chaos, and a loaded 2-core machine has held SendIMs open for over 10 s
+    rtx: { sdkTimeoutMs: 30_000, imwatch: { dir: sim.imwatch?.dir as string, pollMs: 50 } },
     bridge: { presenceIntervalMs: 300 },
   };
   let a = await startRealAdapter(t, g, sim, adapterDir, adapterOpts);
