@@ -22,6 +22,7 @@ const LOADERS = {
   backup: () => import('./pages/Backup'),
   apps: () => import('./pages/Apps'),
   portal: () => import('./pages/Portal'),
+  broadcast: () => import('./pages/Broadcast'),
 };
 const OrgPage = lazy(LOADERS.org);
 const GroupsPage = lazy(LOADERS.groups);
@@ -34,9 +35,10 @@ const SyncPage = lazy(LOADERS.sync);
 const BackupPage = lazy(LOADERS.backup);
 const AppsPage = lazy(LOADERS.apps);
 const PortalPage = lazy(LOADERS.portal);
+const BroadcastPage = lazy(LOADERS.broadcast);
 
 type Right = MeView['rights'][number];
-type PageKey = 'org' | 'access' | 'groups' | 'excel' | 'admins' | 'licence' | 'logs' | 'rtx' | 'sync' | 'backup' | 'apps' | 'portal';
+type PageKey = 'org' | 'access' | 'groups' | 'excel' | 'admins' | 'licence' | 'logs' | 'rtx' | 'sync' | 'backup' | 'apps' | 'portal' | 'broadcast';
 
 const PAGES: { key: PageKey; label: MessageKey; rights: string[] }[] = [
   { key: 'org', label: 'menu.org', rights: [] },
@@ -44,6 +46,7 @@ const PAGES: { key: PageKey; label: MessageKey; rights: string[] }[] = [
   { key: 'groups', label: 'menu.groups', rights: ['groups'] },
   { key: 'apps', label: 'menu.apps', rights: ['apps'] },
   { key: 'portal', label: 'menu.portal', rights: ['apps'] },
+  { key: 'broadcast', label: 'menu.broadcast', rights: ['settings'] },
   { key: 'excel', label: 'menu.excel', rights: ['members'] },
   { key: 'admins', label: 'menu.admins', rights: ['admins'] },
   { key: 'licence', label: 'menu.licence', rights: ['licence'] },
@@ -171,6 +174,7 @@ function Shell({ me, onLoggedOut }: { me: MeView; onLoggedOut(): void }) {
               {page === 'backup' && <BackupPage />}
               {page === 'apps' && <AppsPage />}
               {page === 'portal' && <PortalPage />}
+              {page === 'broadcast' && <BroadcastPage />}
             </Suspense>
           )}
         </Layout.Content>

@@ -5,6 +5,7 @@ import * as apps from './messages/apps';
 import * as appsRules from './messages/apps-rules';
 import * as appsSend from './messages/apps-send';
 import * as backup from './messages/backup';
+import * as broadcast from './messages/broadcast';
 import * as core from './messages/core';
 import * as excel from './messages/excel';
 import * as groups from './messages/groups';
@@ -18,11 +19,11 @@ import * as sync from './messages/sync';
 export type Lang = 'zh' | 'en';
 
 /** One module per console area, so each page's messages live beside each other; keys never repeat across modules. */
-const zh = { ...core.zh, ...org.zh, ...groups.zh, ...access.zh, ...admins.zh, ...excel.zh, ...licence.zh, ...logs.zh, ...rtx.zh, ...sync.zh, ...backup.zh, ...apps.zh, ...appsRules.zh, ...appsSend.zh, ...portal.zh };
+const zh = { ...core.zh, ...org.zh, ...groups.zh, ...access.zh, ...admins.zh, ...excel.zh, ...licence.zh, ...logs.zh, ...rtx.zh, ...sync.zh, ...backup.zh, ...apps.zh, ...appsRules.zh, ...appsSend.zh, ...portal.zh, ...broadcast.zh };
 
 export type MessageKey = keyof typeof zh;
 
-const en: Record<MessageKey, string> = { ...core.en, ...org.en, ...groups.en, ...access.en, ...admins.en, ...excel.en, ...licence.en, ...logs.en, ...rtx.en, ...sync.en, ...backup.en, ...apps.en, ...appsRules.en, ...appsSend.en, ...portal.en };
+const en: Record<MessageKey, string> = { ...core.en, ...org.en, ...groups.en, ...access.en, ...admins.en, ...excel.en, ...licence.en, ...logs.en, ...rtx.en, ...sync.en, ...backup.en, ...apps.en, ...appsRules.en, ...appsSend.en, ...portal.en, ...broadcast.en };
 
 export const dictionaries: Record<Lang, Record<MessageKey, string>> = { zh, en };
 

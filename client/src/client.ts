@@ -8,6 +8,9 @@ import {
   type AppMenuItem,
   type AuthOk,
   type BodyByKind,
+  type BroadcastContent,
+  type BroadcastRightView,
+  type BroadcastTargets,
   type Conversation,
   type MessageId,
   type PresenceEntry,
@@ -184,6 +187,20 @@ export class HuitongClient extends ClientCore {
    */
   async workbench(): Promise<WorkbenchView> {
     return this.request(ClientFrame.WorkbenchGet, {});
+  }
+
+  /** The user's broadcast right: null, `all` (anyone) or `dept` (within `deptIds` and their subdepartments). */
+  async broadcastRights(): Promise<BroadcastRightView> {
+    return this.request(ClientFrame.BroadcastRights, {});
+  }
+
+  /**
+   * A system broadcast (docs/broadcast.md), within the user's broadcast right;
+   * `onlineOnly`: only people connected now get it. Refused with GW_FORBIDDEN
+   * outside the right, GW_RATE_LIMITED past the per-minute limit.
+   */
+  async broadcast(content: BroadcastContent, targets: BroadcastTargets, opts: { onlineOnly?: boolean } = {}): Promise<ResultPayload[ClientFrame.BroadcastSend]> {
+    return this.request(ClientFrame.BroadcastSend, { content, targets, ...(opts.onlineOnly !== undefined ? { onlineOnly: opts.onlineOnly } : {}) });
   }
 
   /** Directory changes since a version; `resetRequired` means take a snapshot instead. */

@@ -24,6 +24,8 @@ import { LOGO_PATH, registerAppRoutes } from './admin/routes-apps.js';
 import { AppsChangedPush } from './apps/client-push.js';
 import { appEntries } from './apps/visible.js';
 import { registerPortalRoutes } from './admin/routes-portal.js';
+import { registerBroadcastRoutes } from './admin/routes-broadcast.js';
+import { BroadcastService } from './apps/broadcast.js';
 import { PortalService } from './apps/portal.js';
 import { workbenchView } from './apps/portal-view.js';
 import { WorkbenchService } from './apps/workbench.js';
@@ -165,7 +167,12 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
   const workbench = new WorkbenchService(services.db, services.bus);
   const portal = new PortalService(services.db, services.apps, services.bus);
   const workbenchPush = new WorkbenchChangedPush(services.bus, sessions);
+  // system broadcast (F-4.10, F-6.2; docs/broadcast.md)
+  const broadcast = new BroadcastService({
+    db: services.db, apps: services.apps, recipients: services.appRecipients, messaging: services.messaging, isOnline: (id) => sessions.sessionsOf(id).size > 0,
+  });
   const clientEdge = new ClientEdge({
+    broadcast,
     appList: (userId) => appEntries(services.apps.visibleTo(userId), userId, LOGO_PATH),
     workbench: (userId) => workbenchView(workbench.get(), portal.resolve(userId), userId, LOGO_PATH),
     appInbound: services.appInbound,
@@ -220,6 +227,7 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
     registerAppCallbackRoutes(app, { services });
     registerAppSendRoutes(app, { services });
     registerPortalRoutes(app, { services, portal, workbench });
+    registerBroadcastRoutes(app, { services, broadcast });
   }
 
   await https.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false } });
@@ -294,6 +302,7 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
         appsPush.start();
         workbenchPush.start();
         services.appCallbacks.start();
+        services.sessionAudit.start();
         clientEdge.start();
         await http.listen({ port: config.http.port, host: config.http.host });
         await https.listen({ port: config.https.port, host: config.https.host });
@@ -318,6 +327,7 @@ export async function buildGateway(config: Readonly<Config>, opts: GatewayOption
       sessions.stop();
       appsPush.stop();
       workbenchPush.stop();
+      await services.sessionAudit.stop();
       await services.appCallbacks.stop();
       stopCodeWatch();
       syncScheduler.stop();

@@ -9,6 +9,8 @@ import { AppNoticeStore } from './apps/notices.js';
 import { AppRecipients } from './apps/send.js';
 import { AutoReplyService } from './apps/auto-reply.js';
 import { CallbackQueue, type CallbackClock } from './apps/callback-queue.js';
+import { SessionAudit } from './apps/callbacks-audit.js';
+import { thirdPartyPasswords } from './apps/callbacks-auth.js';
 import { AppInbound } from './apps/inbound.js';
 import { MenuService } from './apps/menus.js';
 import type { HostResolver } from './apps/ssrf.js';
@@ -69,6 +71,8 @@ export interface Services {
   appRules: AutoReplyService;
   appMenus: MenuService;
   appCallbacks: CallbackQueue;
+  /** The session audit to sysMsgMonitor (docs/apps-callbacks.md "Session audit"); started by the gateway. */
+  sessionAudit: SessionAudit;
   appInbound: AppInbound;
   /** Stores everything queued and closes the database. */
   close(): Promise<void>;
@@ -116,14 +120,24 @@ export function buildServices(config: Readonly<Config>, log: Logger, opts: { sea
     // the `rtx` source kind triggers the RTX sync (gateway/src/sync/rtx-source.ts)
     host: { rtxSync },
   });
-  // directory-owned users (origin ldap:<id>) log in with their directory password (docs/sync-ldap.md "Login")
-  const auth = new AuthService(directory, devices, settings, bus, config.auth, opts.seats ?? licence, syncDirectoryPasswords(sync, db, log.child({ service: 'auth' })));
   let box: SecretBox | null = null;
-  const apps = new AppService(db, settings, () => (box ??= SecretBox.open(config.dataDir)), bus);
+  const secrets = () => (box ??= SecretBox.open(config.dataDir));
+  const apps = new AppService(db, settings, secrets, bus);
   const appRules = new AutoReplyService(db);
   const appMenus = new MenuService(db);
-  const appCallbacks = new CallbackQueue({ db, apps, log: log.child({ service: 'app-callbacks' }), ...opts.callbacks });
+  const appCallbacks = new CallbackQueue({
+    db, apps, log: log.child({ service: 'app-callbacks' }), ...opts.callbacks,
+    secrets: { seal: (plain) => secrets().seal(plain), open: (sealed) => secrets().open(sealed) },
+  });
+  // directory-owned users (origin ldap:<id>) log in with their directory password (docs/sync-ldap.md "Login"),
+  // third-party users (open API authType 2) with their app's auth callback (docs/apps-callbacks.md)
+  const auth = new AuthService(
+    directory, devices, settings, bus, config.auth, opts.seats ?? licence, syncDirectoryPasswords(sync, db, log.child({ service: 'auth' })),
+    thirdPartyPasswords({ db, apps, callbacks: appCallbacks, settings }),
+  );
   const appInbound = new AppInbound({ apps, messaging, rules: appRules, menus: appMenus, callbacks: appCallbacks, log: log.child({ service: 'app-inbound' }) });
+  const appMedia = new AppMediaStore(db, files);
+  const sessionAudit = new SessionAudit({ bus, db, apps, callbacks: appCallbacks, directory, media: appMedia, log: log.child({ service: 'session-audit' }) });
   log.debug({ file: databaseFile(config) }, 'database open');
   return {
     db, bus, settings, directory, auth, messaging, files, licence, admin,
@@ -132,9 +146,10 @@ export function buildServices(config: Readonly<Config>, log: Logger, opts: { sea
     rtxSync,
     sync,
     apps,
-    appMedia: new AppMediaStore(db, files), appNotices: new AppNoticeStore(db, bus), appRecipients: new AppRecipients(db),
-    appRules, appMenus, appCallbacks, appInbound,
+    appMedia, appNotices: new AppNoticeStore(db, bus), appRecipients: new AppRecipients(db),
+    appRules, appMenus, appCallbacks, appInbound, sessionAudit,
     async close() {
+      await sessionAudit.stop();
       await appCallbacks.stop();
       await sync.close();
       await rtxSync.idle();

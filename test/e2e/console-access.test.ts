@@ -2,7 +2,7 @@ import t from 'tap';
 import type { ClosedEvent } from '../../client/src/index.js';
 import type { RoleId } from '../../gateway/src/admin/types.js';
 import { Right } from '../../gateway/src/admin/rights.js';
-import { browserReady, ensureRootAdmin, launch, loginInBrowser, newConsolePage, ROOT_ADMIN } from '../helpers/browser.js';
+import { browserReady, ensureRootAdmin, launch, loginInBrowser, modalSettled, newConsolePage, ROOT_ADMIN } from '../helpers/browser.js';
 import { nextEvent, online } from '../helpers/clients.js';
 import { startGateway } from '../helpers/gateway.js';
 
@@ -138,6 +138,7 @@ if (browserReady(t)) {
     // deauthorising asks (sessions close), then frees a seat for w3
     await page.getByTestId('access-authorised-deauthorise-w1').click();
     t.match(await page.locator('.ant-modal-confirm').innerText(), /取消王一（w1）的授权？[\s\S]*会话将被断开/, 'the confirmation says their sessions close');
+    await modalSettled(page);
     await page.locator('#access-confirm-ok').click();
     await page.getByTestId('access-authorised-deauthorise-w1').first().waitFor({ state: 'detached' });
     t.equal((await dir.getUserByAccount('w1'))?.authorised, false, 'deauthorised on the server');

@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { Page } from 'playwright-core';
 import type { DeptId, UserId } from '../../gateway/src/protocol/client-v1.js';
-import { browserReady, ensureRootAdmin, launch, loginInBrowser, newConsolePage, ROOT_ADMIN, setBox, type ConsolePage } from '../helpers/browser.js';
+import { browserReady, ensureRootAdmin, launch, loginInBrowser, modalSettled, newConsolePage, ROOT_ADMIN, setBox, type ConsolePage } from '../helpers/browser.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
 /*
@@ -80,12 +80,6 @@ async function pickDept(cp: ConsolePage, name: string): Promise<void> {
       if (attempt >= 3) throw err;
     }
   }
-}
-
-/** Waits until the open modal has finished its opening animation, so a click lands where the element is. */
-async function modalSettled(page: Page): Promise<void> {
-  await page.locator('.ant-modal').waitFor();
-  await page.locator('.ant-modal[class*="zoom"]').first().waitFor({ state: 'detached' });
 }
 
 async function rowVersion(gw: TestGateway, id: UserId): Promise<number> {

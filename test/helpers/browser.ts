@@ -151,3 +151,12 @@ export async function fillDate(input: Locator, value: string, mark: 'selected' |
     await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('.ant-picker-dropdown:not(.ant-picker-dropdown-hidden)').length === 0);
   }
 }
+
+/**
+ * Waits until the open modal (a dialog or a confirmation) has finished its
+ * opening animation: a click that lands while it still zooms in can miss.
+ */
+export async function modalSettled(page: Page): Promise<void> {
+  await page.locator('.ant-modal').first().waitFor();
+  await page.locator('.ant-modal[class*="zoom"]').first().waitFor({ state: 'detached' });
+}

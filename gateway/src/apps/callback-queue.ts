@@ -61,6 +61,14 @@ export interface CallbackQueueDeps {
   timeoutMs?: number;
   /** Refuse loopback and private addresses too (off by default: apps live in the intranet). */
   refusePrivate?: boolean;
+  /** Seals the Token of a delivery's own target at rest (the data directory's secret box). */
+  secrets?: { seal(plain: string): string; open(sealed: string): string };
+}
+
+/** A target given for one delivery instead of the app's callback (org/replaceall's `callback: {url, token}`). */
+export interface CallbackOverride {
+  url: string;
+  token: string;
 }
 
 interface DeliveryRow {
@@ -76,6 +84,8 @@ interface DeliveryRow {
   delivered_at: number | null;
   last_error: string | null;
   replay_of: number | null;
+  target_url: string | null;
+  target_token: string | null;
 }
 
 /** Wait before attempt n+1 after n failed attempts. */
@@ -113,11 +123,22 @@ export class CallbackQueue {
     this.timeoutMs = deps.timeoutMs ?? CALLBACK_TIMEOUT_MS;
   }
 
-  /** The target of an app's callbacks, or null when the app has none (no URL, Token or open-API keys, or disabled). */
-  target(app: OpenApp): CallbackTarget | null {
-    if (!app.enabled || app.origin === 'deleted' || !app.callbackUrl || !app.callbackToken || !app.appId || app.buin === null) return null;
+  /**
+   * The target of an app's callbacks, or null when the app has none (no URL, Token or open-API keys, or disabled).
+   * With `to`, that URL and Token instead of the app's (still encrypted with the app's key).
+   */
+  target(app: OpenApp, to?: CallbackOverride | null): CallbackTarget | null {
+    const url = to ? to.url : app.callbackUrl;
+    const token = to ? to.token : app.callbackToken;
+    if (!app.enabled || app.origin === 'deleted' || !url || !token || !app.appId || app.buin === null) return null;
     const cipher = this.deps.apps.cipher(app);
-    return cipher ? { url: app.callbackUrl, token: app.callbackToken, buin: app.buin, appId: app.appId, cipher } : null;
+    return cipher ? { url, token, buin: app.buin, appId: app.appId, cipher } : null;
+  }
+
+  /** The override stored with a delivery, or null (the app's callback). */
+  private overrideOf(d: DeliveryRow): CallbackOverride | null {
+    if (d.target_url === null || d.target_token === null) return null;
+    return { url: d.target_url, token: this.deps.secrets ? this.deps.secrets.open(d.target_token) : d.target_token };
   }
 
   /** A packageId: a decimal string, unique in this process and increasing. */
@@ -130,14 +151,15 @@ export class CallbackQueue {
    * Queues a payload for the app's callback; null (nothing queued) when the
    * app has no callback. Durable when it returns.
    */
-  enqueue(app: OpenApp, fromUser: string, msgType: string, fields: Record<string, unknown>): number | null {
-    if (!this.target(app)) return null;
+  enqueue(app: OpenApp, fromUser: string, msgType: string, fields: Record<string, unknown>, to: CallbackOverride | null = null): number | null {
+    if (!this.target(app, to)) return null;
     const now = this.clock.now();
     const payload: CallbackPayload = { fromUser, createTime: Math.floor(now / 1000), packageId: this.packageId(), msgType, ...fields };
+    const token = to ? (this.deps.secrets ? this.deps.secrets.seal(to.token) : to.token) : null;
     const id = Number(
       this.deps.db
-        .prepare("INSERT INTO app_callback_deliveries (app_row_id, package_id, msg_type, payload, state, next_at, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)")
-        .run(app.rowId, payload.packageId, msgType, JSON.stringify(payload), now, now).lastInsertRowid,
+        .prepare("INSERT INTO app_callback_deliveries (app_row_id, package_id, msg_type, payload, state, next_at, created_at, target_url, target_token) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)")
+        .run(app.rowId, payload.packageId, msgType, JSON.stringify(payload), now, now, to?.url ?? null, token).lastInsertRowid,
     );
     this.wake();
     return id;
@@ -148,12 +170,12 @@ export class CallbackQueue {
     const d = this.row(appRowId, id);
     if (d.state === 'pending') throw new GatewayError('GW_CONFLICT', 'the delivery is still pending; it is retried by itself');
     const app = this.deps.apps.get(appRowId);
-    if (!app || !this.target(app)) throw new GatewayError('GW_BAD_REQUEST', 'the app has no callback URL and Token; set them first');
+    if (!app || !this.target(app, this.overrideOf(d))) throw new GatewayError('GW_BAD_REQUEST', 'the app has no callback URL and Token; set them first');
     const now = this.clock.now();
     const nid = Number(
       this.deps.db
-        .prepare("INSERT INTO app_callback_deliveries (app_row_id, package_id, msg_type, payload, state, next_at, created_at, replay_of) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)")
-        .run(appRowId, d.package_id, d.msg_type, d.payload, now, now, d.id).lastInsertRowid,
+        .prepare("INSERT INTO app_callback_deliveries (app_row_id, package_id, msg_type, payload, state, next_at, created_at, replay_of, target_url, target_token) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)")
+        .run(appRowId, d.package_id, d.msg_type, d.payload, now, now, d.id, d.target_url, d.target_token).lastInsertRowid,
     );
     this.wake();
     return toView(this.row(appRowId, nid));
@@ -196,6 +218,18 @@ export class CallbackQueue {
     };
     const r = await sendCallback(target, JSON.stringify(payload), payload.packageId, this.sendOptions(signal));
     return { ok: r.outcome === 'acked', outcome: r.outcome, httpStatus: r.httpStatus, durationMs: r.durationMs, detail: r.detail };
+  }
+
+  /**
+   * Sends a payload to the app's callback now and waits for the answer, outside the queue and the
+   * log (the third-party login asks and reads the reply). Through the outbound guard, with the
+   * per-attempt timeout; never retried. Null when the app has no callback.
+   */
+  async call(app: OpenApp, fromUser: string, msgType: string, fields: Record<string, unknown>, signal: AbortSignal = new AbortController().signal): Promise<AttemptResult | null> {
+    const target = this.target(app);
+    if (!target) return null;
+    const payload: CallbackPayload = { fromUser, createTime: Math.floor(this.clock.now() / 1000), packageId: this.packageId(), msgType, ...fields };
+    return sendCallback(target, JSON.stringify(payload), payload.packageId, this.sendOptions(signal));
   }
 
   start(): void {
@@ -287,7 +321,12 @@ export class CallbackQueue {
 
   private async attempt(d: DeliveryRow, signal: AbortSignal): Promise<void> {
     const app = this.deps.apps.get(d.app_row_id);
-    const target = app ? this.target(app) : null;
+    let target: CallbackTarget | null = null;
+    try {
+      target = app ? this.target(app, this.overrideOf(d)) : null;
+    } catch (e) {
+      this.deps.log.error({ err: e, delivery: d.id }, 'the Token of the delivery\'s own target cannot be opened');
+    }
     let r: AttemptResult;
     if (!target) r = { outcome: 'refused', httpStatus: null, detail: 'the app no longer has a callback (URL, Token, keys) or is disabled', durationMs: 0 };
     else r = await sendCallback(target, d.payload, d.package_id, this.sendOptions(signal));

@@ -25,6 +25,8 @@ export interface AttemptResult {
   httpStatus: number | null;
   detail: string | null;
   durationMs: number;
+  /** The text of an HTTP 200 answer (at most 64 KiB), for callers that read the reply (the third-party login). */
+  answer?: string;
 }
 
 export interface SendOptions {
@@ -133,8 +135,8 @@ export async function sendCallback(target: CallbackTarget, plaintext: string, pa
       res.on('end', () => {
         const text = Buffer.concat(chunks).subarray(0, MAX_ANSWER_BYTES).toString('utf8');
         if (status !== 200) resolve({ outcome: 'http_error', httpStatus: status, detail: `HTTP ${status}`, durationMs: took() });
-        else if (isAcknowledged(status, text, packageId)) resolve({ outcome: 'acked', httpStatus: status, detail: null, durationMs: took() });
-        else resolve({ outcome: 'not_acked', httpStatus: status, detail: `the answer is not an acknowledgement: ${JSON.stringify(text.slice(0, 120))}`, durationMs: took() });
+        else if (isAcknowledged(status, text, packageId)) resolve({ outcome: 'acked', httpStatus: status, detail: null, durationMs: took(), answer: text });
+        else resolve({ outcome: 'not_acked', httpStatus: status, detail: `the answer is not an acknowledgement: ${JSON.stringify(text.slice(0, 120))}`, durationMs: took(), answer: text });
       });
       res.on('error', (e) => settleError(e));
       // an answer cut off before its end (the peer closed, the timeout aborted it)

@@ -60,6 +60,16 @@ export class AppMediaStore {
     return media;
   }
 
+  /**
+   * Gives an already stored blob a new mediaId of the app (the session audit hands the monitor
+   * the files of audited messages, docs/apps-callbacks.md), so media/get serves it to that app.
+   */
+  adopt(app: { rowId: number }, fileId: string, name: string, type: MediaType, size: number): AppMedia {
+    const media: AppMedia = { mediaId: `${randomBytes(16).toString('hex')}-${size}`, appRow: app.rowId, fileId, name: name.slice(0, MAX_MEDIA_NAME_CHARS), type, size };
+    this.s.insert.run(media.mediaId, media.appRow, media.fileId, media.name, media.type, media.size, this.now());
+    return media;
+  }
+
   /** The app's media with this id, or null (unknown, malformed, or another app's). */
   get(app: { rowId: number }, mediaId: string): AppMedia | null {
     if (typeof mediaId !== 'string' || !MEDIA_ID_RE.test(mediaId)) return null;

@@ -58,7 +58,7 @@ export const SYSTEM_APPS: ReadonlyArray<{ appId: string; name: string; rights: A
   { appId: 'sysMsgAssistant', name: '系统消息', rights: ['sysmsg', 'media'] },
   { appId: 'sysExmailAssistant', name: '邮件助手', rights: ['mail'] },
   { appId: 'sysSmsAssistant', name: '短信助手', rights: ['sms'] },
-  { appId: 'sysMsgMonitor', name: '会话审计', rights: [] },
+  { appId: 'sysMsgMonitor', name: '会话审计', rights: ['media'] },
 ];
 
 /** Rights a new custom app starts with. */

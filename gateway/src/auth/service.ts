@@ -8,6 +8,7 @@ import { CLIENT_TYPES, type DeviceCommand, type DeviceInfo, type UserId } from '
 import type { SettingsStore } from '../settings/settings.js';
 import { hasDirectoryPassword, type DirectoryPasswords } from './directory-password.js';
 import { hashPassword, verifyPassword } from './password.js';
+import type { ThirdPartyPasswords } from './third-party-password.js';
 import { LockoutPolicy, WindowLimiter } from './rate-limit.js';
 
 /** Decides whether another user may be authorised (licence seats). The licence module implements it. */
@@ -38,6 +39,7 @@ export interface Authenticated {
 
 const DEVICE_KEY_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const DIRECTORY_DOWN = 'the company directory could not be reached to check the password; try again shortly';
+const THIRD_PARTY_DOWN = 'the login server could not be reached to check the password; try again shortly';
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 /**
@@ -60,6 +62,8 @@ export class AuthService {
     private readonly seats: SeatGate = UNLIMITED_SEATS,
     /** Checks the passwords of directory-owned users (origin `ldap:<id>`); without it they cannot log in. */
     private readonly directoryPasswords: DirectoryPasswords | null = null,
+    /** Checks the passwords of third-party users (open API authType 2) by asking an app; without it they cannot log in. */
+    private readonly thirdPartyPasswords: ThirdPartyPasswords | null = null,
   ) {
     this.perAddress = new WindowLimiter(policy.loginsPerMinutePerAddress, 60_000);
     this.perAccount = new WindowLimiter(Math.max(policy.maxFailedLogins * 4, 20), 60_000);
@@ -103,7 +107,7 @@ export class AuthService {
 
     const user = await this.directory.getUserByAccount(account);
     const ok = await this.passwordOk(user, password);
-    if (ok === 'unavailable') return this.refuse(account, user, device, address, 'GW_DIRECTORY_UNAVAILABLE', DIRECTORY_DOWN);
+    if (ok === 'unavailable') return this.refuse(account, user, device, address, 'GW_DIRECTORY_UNAVAILABLE', this.downMessage(user));
     if (!user || !ok) {
       this.lockout.fail(account);
       return this.refuse(account, user, device, address, 'GW_AUTH_FAILED');
@@ -144,7 +148,7 @@ export class AuthService {
     if (locked > 0) return fail('GW_ACCOUNT_LOCKED', null, `too many failed logins; try again in ${Math.ceil(locked / 60000)} minute(s)`, locked);
     const user = await this.directory.getUserByAccount(account);
     const ok = await this.passwordOk(user, password);
-    if (ok === 'unavailable') return fail('GW_DIRECTORY_UNAVAILABLE', user, DIRECTORY_DOWN);
+    if (ok === 'unavailable') return fail('GW_DIRECTORY_UNAVAILABLE', user, this.downMessage(user));
     if (!user || !ok) {
       this.lockout.fail(account);
       return fail('GW_AUTH_FAILED', user);
@@ -160,7 +164,8 @@ export class AuthService {
   /**
    * The password check for both login paths. Directory-owned users (origin `ldap:`) are checked
    * by their directory only — never against a local hash; an empty password is refused without
-   * asking it. 'unavailable': the directory could not be asked (an outage, not a wrong password,
+   * asking it. Third-party users (open API authType 2) likewise by their app's `auth` callback.
+   * 'unavailable': the directory or app could not be asked (an outage, not a wrong password,
    * so it does not count towards the lockout).
    */
   private async passwordOk(user: UserRecord | null, password: string): Promise<boolean | 'unavailable'> {
@@ -172,8 +177,21 @@ export class AuthService {
         return 'unavailable';
       }
     }
+    // third-party users (authType 2) are checked by their app only, never against a local hash
+    if (user && this.thirdPartyPasswords?.handles(user)) {
+      if (!password) return false;
+      try {
+        return await this.thirdPartyPasswords.verify(user, password);
+      } catch {
+        return 'unavailable';
+      }
+    }
     // verify against a dummy hash when the account is unknown, so timing does not reveal which accounts exist
     return user?.passwordHash && password ? verifyPassword(password, user.passwordHash) : (await verifyPassword(password || 'x', await this.dummy()), false);
+  }
+
+  private downMessage(user: UserRecord | null): string {
+    return user && !hasDirectoryPassword(user) && this.thirdPartyPasswords?.handles(user) ? THIRD_PARTY_DOWN : DIRECTORY_DOWN;
   }
 
   private dummy(): Promise<string> {

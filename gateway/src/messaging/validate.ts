@@ -1,5 +1,5 @@
 import { GatewayError } from '../errors/gateway-error.js';
-import { APP_ONLY_KINDS, MAX_TEXT_CHARS, type AppOnlyKind, type AppSendableKind, type BodyByKind, type SendableKind } from '../protocol/client-v1.js';
+import { APP_ONLY_KINDS, MAX_TEXT_CHARS, type AppOnlyKind, type AppSendableKind, type BodyByKind, type SendableKind, type UserId } from '../protocol/client-v1.js';
 
 const FILE_ID_RE = /^[a-f0-9]{64}$/;
 const MAX_URL_CHARS = 2048;
@@ -27,6 +27,15 @@ function url(v: unknown, what: string): string {
 
 function optional<T>(v: unknown, f: (v: unknown) => T): T | undefined {
   return v === undefined || v === null ? undefined : f(v);
+}
+
+/** The sender of a broadcast (docs/broadcast.md): a member or an administrator. */
+function broadcastSender(v: unknown): NonNullable<BodyByKind['sysmsg']['from']> {
+  const f = v as Record<string, unknown>;
+  if (!f || typeof f !== 'object') throw new GatewayError('GW_BAD_REQUEST', 'from must be an object');
+  if (f.kind === 'admin') return { kind: 'admin', name: str(f.name, 'from name', 128) };
+  if (f.kind !== 'member' || !Number.isSafeInteger(f.userId) || (f.userId as number) < 1) throw new GatewayError('GW_BAD_REQUEST', 'from must be a member or an administrator');
+  return { kind: 'member', userId: f.userId as UserId, account: str(f.account, 'from account', 128), name: str(f.name, 'from name', 128) };
 }
 
 /** Most articles of an mpnews message and cards of an exlink message. */
@@ -171,6 +180,7 @@ function validateAppOnly(kind: AppOnlyKind, body: unknown): BodyByKind[AppOnlyKi
         if (!Number.isSafeInteger(b.popDurationS)) throw new GatewayError('GW_BAD_REQUEST', 'popDurationS must be an integer');
         out.popDurationS = b.popDurationS as number;
       }
+      if (b.from !== undefined && b.from !== null) out.from = broadcastSender(b.from);
       return out;
     }
     case 'mail': {

@@ -59,6 +59,10 @@ export enum ClientFrame {
   AppMenuClick = 'app.menu.click',
   /** The user's workbench: title, banners and the apps of their portal template (docs/protocol/client-v1.md "workbench.get"). */
   WorkbenchGet = 'workbench.get',
+  /** A system broadcast by a member with the broadcast right (docs/broadcast.md). */
+  BroadcastSend = 'broadcast.send',
+  /** The user's own broadcast right: none, everyone, or their departments (docs/broadcast.md). */
+  BroadcastRights = 'broadcast.rights',
 }
 
 /** Frames the server sends. `result` and `error` answer a request by its `rid`; the rest are pushes. */
@@ -167,8 +171,19 @@ export interface MpnewsBody { items: MpnewsItem[] }
 export interface ExlinkItem { title: string; url: string; digest?: string; cover?: ImageBody }
 export interface ExlinkBody { items: ExlinkItem[] }
 export type SysmsgItem = { text: string } | { link: { title: string; url: string; sso?: boolean } };
-/** A system message (sysMsgAssistant): `popDurationS` is how long the client pops it up; absent or ≤ 0 = until closed. */
-export interface SysmsgBody { title: string; items: SysmsgItem[]; popDurationS?: number }
+/**
+ * A system message (sysMsgAssistant): `popDurationS` is how long the client pops it up; absent or ≤ 0 = until closed.
+ * `from`: for a broadcast (docs/broadcast.md), who sent it.
+ */
+export interface SysmsgBody { title: string; items: SysmsgItem[]; popDurationS?: number; from?: BroadcastSender }
+/** Who sent a broadcast: a member with the broadcast right, or an administrator from the console. */
+export type BroadcastSender = { kind: 'member'; userId: UserId; account: string; name: string } | { kind: 'admin'; name: string };
+/** Who a broadcast goes to: everyone, or departments (each with its subdepartments) and people. */
+export interface BroadcastTargets { all?: boolean; deptIds?: DeptId[]; userIds?: UserId[] }
+/** A broadcast's content: a title and a text, links, or both. */
+export interface BroadcastContent { title: string; text?: string; links?: { title: string; url: string }[] }
+/** A member's broadcast right: `all` = to anyone; `dept` = within `deptIds` (their departments) and subdepartments; null = none. */
+export interface BroadcastRightView { scope: 'all' | 'dept' | null; deptIds: DeptId[] }
 /** A mail notice (sysExmailAssistant): a new mail, or the unread count changed. `time` in Unix seconds. */
 export interface MailBody {
   action: 'new' | 'unread';
@@ -302,6 +317,9 @@ export interface RequestPayload {
   [ClientFrame.AppMenu]: { app: string };
   [ClientFrame.AppMenuClick]: { app: string; key: string };
   [ClientFrame.WorkbenchGet]: Record<string, never>;
+  /** `onlineOnly`: only people with a connection at that moment get it (docs/broadcast.md). */
+  [ClientFrame.BroadcastSend]: { content: BroadcastContent; targets: BroadcastTargets; onlineOnly?: boolean };
+  [ClientFrame.BroadcastRights]: Record<string, never>;
 }
 
 /** Result payloads, by the request's frame type. */
@@ -342,6 +360,9 @@ export interface ResultPayload {
   [ClientFrame.AppMenu]: { app: string; items: AppMenuItem[]; version: number };
   [ClientFrame.AppMenuClick]: Record<string, never>;
   [ClientFrame.WorkbenchGet]: WorkbenchView;
+  /** `reached`: the people whose inbox got it. */
+  [ClientFrame.BroadcastSend]: { id: number; messageId: MessageId; reached: number };
+  [ClientFrame.BroadcastRights]: BroadcastRightView;
 }
 
 /** Push payloads, by frame type. */

@@ -119,8 +119,12 @@ export function AutoReplyTab({ appId }: { appId: number }) {
         ]}
       />
       <Modal
-        open={editing !== null} title={t(editing === 'new' ? 'appRules.ruleTitleNew' : 'appRules.ruleTitleEdit')} onCancel={() => setEditing(null)}
-        onOk={() => void save()} confirmLoading={saving} okText={t('appRules.save')} cancelText={t('appRules.cancel')} destroyOnClose
+        open={editing !== null} title={t(editing === 'new' ? 'appRules.ruleTitleNew' : 'appRules.ruleTitleEdit')} onCancel={() => {
+          // the dialog's refusal goes with it; it is not an error of the list
+          setEditing(null);
+          setError(null);
+        }}
+        onOk={() => void save()} confirmLoading={saving} okText={t('appRules.save')} cancelText={t('appRules.cancel')} destroyOnHidden
       >
         {error && editing && <Alert type="error" showIcon message={error} style={{ marginBottom: 12 }} data-testid="auto-reply-form-error" />}
         <Form<RuleForm> form={form} layout="vertical" name="auto_reply_rule" preserve={false}>

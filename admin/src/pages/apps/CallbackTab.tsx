@@ -5,6 +5,8 @@ import { api, errorMessage } from '../../api';
 import { useI18n, type MessageKey } from '../../i18n';
 
 const PAGE = 20;
+/** While a listed delivery is pending, the log reloads itself this often, so its outcome shows without a click. */
+const PENDING_RELOAD_MS = 2000;
 const STATE_COLORS: Record<DeliveryState, string> = { pending: 'orange', delivered: 'green', failed: 'red' };
 const when = (ms: number | null) => (ms ? new Date(ms).toLocaleString() : '—');
 
@@ -60,6 +62,11 @@ export function CallbackTab({ appId }: { appId: number }) {
   }, [appId, state, offset]);
   useEffect(loadSettings, [loadSettings]);
   useEffect(loadLog, [loadLog]);
+  useEffect(() => {
+    if (!page?.items.some((d) => d.state === 'pending')) return;
+    const timer = setTimeout(loadLog, PENDING_RELOAD_MS);
+    return () => clearTimeout(timer);
+  }, [page, loadLog]);
 
   const run = async (fn: () => Promise<void>) => {
     setBusy(true);

@@ -100,7 +100,7 @@ export function MenuTab({ appId }: { appId: number }) {
                   {items[i]?.type === 'parent' && (
                     <Form.List name={[f.name, 'sub']}>
                       {(subs, s) => (
-                        <Space direction="vertical" style={{ width: '100%', paddingLeft: 24 }}>
+                        <Space direction="vertical" style={{ width: '100%', paddingLeft: 24, boxSizing: 'border-box' }}>
                           {subs.map((sf, j) => (
                             <Card key={sf.key} size="small" type="inner" extra={<Button size="small" danger onClick={() => s.remove(sf.name)}>{t('appRules.menuRemove')}</Button>}>
                               {fields([sf.name], items[i]?.sub?.[j]?.type, false)}

@@ -10,9 +10,10 @@ const DEBOUNCE_MS = 250;
 /**
  * Chooses members for an app's visibility or managers by typing: asks
  * GET /api/admin/apps/people, which answers only people inside the
- * administrator's apps scope. `known` names the people already chosen.
+ * administrator's apps scope (or `path`, another list of the same shape).
+ * `known` names the people already chosen.
  */
-export function PeoplePicker({ id, value, onChange, known }: { id: string; value?: UserId[]; onChange?(v: UserId[]): void; known: NamedUser[] }) {
+export function PeoplePicker({ id, value, onChange, known, path = '/apps/people' }: { id: string; value?: UserId[]; onChange?(v: UserId[]): void; known: NamedUser[]; path?: string }) {
   const { t } = useI18n();
   const [found, setFound] = useState<AppPeopleView['members']>([]);
   const [names, setNames] = useState<Map<UserId, string>>(new Map());
@@ -38,7 +39,7 @@ export function PeoplePicker({ id, value, onChange, known }: { id: string; value
     if (!q.trim()) return setFound([]);
     setLoading(true);
     timer.current = setTimeout(() => {
-      api<AppPeopleView>('GET', '/apps/people', { query: { q: q.trim().slice(0, 64) } }).then(
+      api<AppPeopleView>('GET', path, { query: { q: q.trim().slice(0, 64) } }).then(
         (r) => {
           if (mine !== seq.current) return;
           setFound(r.members);

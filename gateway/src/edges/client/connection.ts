@@ -253,6 +253,14 @@ export class ClientConnection implements Session {
       case ClientFrame.WorkbenchGet:
         if (!d.workbench) throw new GatewayError('GW_BAD_REQUEST', 'this server has no workbench');
         return this.reply(rid, d.workbench(me.id));
+      case ClientFrame.BroadcastRights:
+        if (!d.broadcast) throw new GatewayError('GW_BAD_REQUEST', 'this server has no broadcasts');
+        return this.reply(rid, d.broadcast.rightView(me.id));
+      case ClientFrame.BroadcastSend: {
+        if (!d.broadcast) throw new GatewayError('GW_BAD_REQUEST', 'this server has no broadcasts');
+        const r = await d.broadcast.sendAsMember(me, p);
+        return this.reply(rid, { id: r.id, messageId: r.messageId, reached: r.reached });
+      }
       case ClientFrame.CommandAck: {
         if (!Number.isSafeInteger(p.id)) throw new GatewayError('GW_BAD_REQUEST', 'id must be a command id');
         const ok = await d.auth.ackCommand(p.id as number, this.deviceId);

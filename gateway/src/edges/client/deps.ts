@@ -3,7 +3,8 @@ import type { SsoService } from '../../auth/sso.js';
 import type { DirectoryService } from '../../directory/service.js';
 import type { Logger } from '../../log.js';
 import type { AppInbound } from '../../apps/inbound.js';
-import type { AppEntry, AppNoticeView, UserId, WorkbenchView } from '../../protocol/client-v1.js';
+import type { AppEntry, AppNoticeView, BroadcastRightView, UserId, WorkbenchView } from '../../protocol/client-v1.js';
+import type { UserRecord } from '../../directory/types.js';
 import type { MessagingService } from '../../messaging/service.js';
 import type { SessionRegistry } from '../../sessions/registry.js';
 import type { SettingsStore } from '../../settings/settings.js';
@@ -31,6 +32,11 @@ export interface ClientEdgeDeps {
   appList?: (userId: UserId) => AppEntry[];
   /** The user's workbench of `workbench.get` (docs/protocol/client-v1.md). */
   workbench?: (userId: UserId) => WorkbenchView;
+  /** Members' broadcasts: `broadcast.send` and `broadcast.rights` (docs/broadcast.md). */
+  broadcast?: {
+    rightView(userId: UserId): BroadcastRightView;
+    sendAsMember(user: UserRecord, p: Record<string, unknown>): Promise<{ id: number; messageId: number; reached: number }>;
+  };
   /** People talking to apps: messages to an app, app.enter, menus (docs/apps-callbacks.md). */
   appInbound?: AppInbound;
   log: Logger;

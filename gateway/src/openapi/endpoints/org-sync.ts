@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
+import { queueReplaceDone, REPLACE_FAILED_ERRCODE, type ReplaceOutcome } from '../../apps/callbacks-org.js';
 import type { Db } from '../../storage/sqlite.js';
 import { data, type AppCall, type AppEndpoint, type OpenApiDeps } from '../endpoint.js';
 import { ERR, fail } from '../errors.js';
@@ -48,15 +49,20 @@ async function replaceAll(call: AppCall, deps: OpenApiDeps) {
   const run = (async () => {
     // after the reply: the caller learns the jobId first
     await new Promise<void>((r) => setImmediate(r));
+    let outcome: ReplaceOutcome;
     try {
-      const sum = await applyReplace(deps, req, actor);
-      store.endJob(jobId, 3, summaryText(sum), Date.now());
+      const sum = await applyReplace(deps, req, actor, call.app.rowId);
+      outcome = { jobId, errcode: 0, errmsg: summaryText(sum) };
+      store.endJob(jobId, 3, outcome.errmsg, Date.now());
     } catch (e) {
       deps.log.error({ err: e, jobId }, 'org/replaceall failed');
-      store.endJob(jobId, 4, `the sync stopped: ${(e as Error).message}`.slice(0, 500), Date.now());
+      outcome = { jobId, errcode: REPLACE_FAILED_ERRCODE, errmsg: `the sync stopped: ${(e as Error).message}`.slice(0, 500) };
+      store.endJob(jobId, 4, outcome.errmsg, Date.now());
     } finally {
       jobs.delete(jobId);
     }
+    // the completion event (docs/apps-callbacks.md "Full-sync completion"), once getjobresult answers the result
+    queueReplaceDone({ apps: deps.services.apps, callbacks: deps.services.appCallbacks, log: deps.log }, call.app.rowId, outcome, req.callback);
   })();
   jobs.set(jobId, run);
   return data({ jobId });

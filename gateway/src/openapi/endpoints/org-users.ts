@@ -344,7 +344,8 @@ export const USER_ENDPOINTS: AppEndpoint[] = [
         if (typeof passwd !== 'string' || !/^[0-9a-fA-F]{32}$/.test(passwd)) throw fail(ORG.BAD_PASSWORD, 'passwd is the lower-case hex MD5 of the password');
         await deps.services.directory.setPasswordHash(u.id, await hashMd5Password(passwd));
       }
-      orgStore(deps.services.db).setExtra(u.id, { authType });
+      // the app that makes a user third-party is the one that checks their password (docs/apps-callbacks.md)
+      orgStore(deps.services.db).setExtra(u.id, { authType, authAppRow: authType === 2 ? call.app.rowId : null });
       return ok();
     },
   },

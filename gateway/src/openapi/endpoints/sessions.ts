@@ -71,7 +71,9 @@ async function create(call: AppCall, deps: OpenApiDeps) {
   const guid = newGuid();
   const g = await dir.createGroup(titleOf(get(p, 'title'), members), creator.id, unique, SESSION_ORIGIN, guid).catch(limitError);
   orgStore(deps.services.db).addGuid(guid, g.id, 'session', type);
-  return data(await sessionOut(deps, await sessionArg(deps, guid)));
+  const out = await sessionOut(deps, await sessionArg(deps, guid));
+  deps.services.sessionAudit.created(out, creator.account);
+  return data(out);
 }
 
 async function update(call: AppCall, deps: OpenApiDeps) {
@@ -81,8 +83,13 @@ async function update(call: AppCall, deps: OpenApiDeps) {
   const op = await userByAccount(dir, get(p, 'opUser'));
   if (!s.group.memberIds.includes(op.id)) throw fail(ERR.NO_PERMISSION, `${op.account} is not a member of the session`);
   const title = get(p, 'title') === undefined ? undefined : titleOf(get(p, 'title'), []);
-  const add = idsOf(await usersByAccounts(dir, accounts(get(p, 'addMember'), 'addMember'), ORG.USER_NOT_EXIST));
-  const del = idsOf(await usersByAccounts(dir, accounts(get(p, 'delMember'), 'delMember'), ORG.USER_NOT_EXIST));
+  const addUsers = await usersByAccounts(dir, accounts(get(p, 'addMember'), 'addMember'), ORG.USER_NOT_EXIST);
+  const delUsers = await usersByAccounts(dir, accounts(get(p, 'delMember'), 'delMember'), ORG.USER_NOT_EXIST);
+  const add = idsOf(addUsers);
+  const del = idsOf(delUsers);
+  // who the change adds and removes, for the audit (a user in both lists ends up removed)
+  const added = addUsers.filter((u) => !s.group.memberIds.includes(u.id) && !del.includes(u.id));
+  const removed = delUsers.filter((u) => s.group.memberIds.includes(u.id));
   let changed = false;
   if (title !== undefined && title !== s.group.name) {
     await dir.renameGroup(s.group.id, title);
@@ -93,7 +100,14 @@ async function update(call: AppCall, deps: OpenApiDeps) {
     changed = true;
   }
   if (changed) orgStore(deps.services.db).bumpVersion(s.row.guid);
-  return data(await sessionOut(deps, s));
+  const out = await sessionOut(deps, s);
+  if (changed) {
+    deps.services.sessionAudit.updated({
+      sessionId: out.sessionId, version: out.version, owner: out.owner, title: out.title,
+      addMember: [...new Set(added.map((u) => u.account))], delMember: [...new Set(removed.map((u) => u.account))],
+    }, op.account);
+  }
+  return data(out);
 }
 
 /** A spec message body in the gateway's kinds: voice and video travel as files. */
@@ -152,8 +166,8 @@ export const SESSION_ENDPOINTS: AppEndpoint[] = [
   { path: '/cgi/session/update', methods: ['POST'], auth: 'token', rights: ['session'], handle: update },
   { path: '/cgi/session/send', methods: ['POST'], auth: 'token', rights: ['session'], handle: send },
   {
-    // file_ids come from session-audit callbacks, which the gateway does not send: no archive
-    // can be named, so every file_id is unknown (docs/open-api.md "Sessions")
+    // the session audit hands out files as media ids of the monitor (media/get), never as
+    // archives: no file_id names one, so every file_id is unknown (docs/open-api.md "Sessions")
     path: '/cgi/session/msg/download.zip', methods: ['GET', 'POST'], auth: 'token', body: 'raw', rights: [],
     handle: async (call) => {
       const fileId = strOf(get(input(call), 'file_id'), ERR.BAD_REQUEST, 'file_id');

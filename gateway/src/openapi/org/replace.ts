@@ -1,9 +1,10 @@
+import { staticRefusal } from '../../apps/ssrf.js';
 import { hashMd5Password } from '../../auth/password.js';
 import { CONTROL_RE, EMAIL_RE, MOBILE_RE } from '../../directory/service.js';
 import type { DeptRecord, Gender, UserRecord } from '../../directory/types.js';
 import type { DeptId, UserId } from '../../protocol/client-v1.js';
 import type { OpenApiDeps } from '../endpoint.js';
-import { fail } from '../errors.js';
+import { ERR, fail } from '../errors.js';
 import { ORG } from './codes.js';
 import { get, intOf, USER_ID_RE } from './input.js';
 import { orgStore, type DeptDetail } from './store.js';
@@ -46,6 +47,8 @@ export interface ReplaceUser {
 export interface ReplaceRequest {
   depts: ReplaceDept[] | null;
   users: ReplaceUser[];
+  /** Where the completion callback goes instead of the app's callback (`callback: {url, token}`). */
+  callback: { url: string; token: string } | null;
 }
 
 const MAX_NAME_CHARS = 64;
@@ -129,7 +132,28 @@ export async function checkReplace(deps: OpenApiDeps, p: Record<string, unknown>
       dept, details, authType, md5: typeof passwd === 'string' ? passwd.toLowerCase() : null, enableState: es,
     };
   });
-  return { depts, users };
+  return { depts, users, callback: callbackOf(get(p, 'callback')) };
+}
+
+const MAX_CALLBACK_URL_CHARS = 2048;
+const MAX_CALLBACK_TOKEN_CHARS = 256;
+
+/**
+ * The request's own completion callback, or null. Absent, null, `{}` and an
+ * empty url count as none; otherwise url is an http(s) URL that the outbound
+ * guard does not refuse on its face, and token a non-empty string (100003).
+ */
+function callbackOf(v: unknown): { url: string; token: string } | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'object' || Array.isArray(v)) throw fail(ERR.BAD_REQUEST, 'callback is {url, token}');
+  const url = get(v as Record<string, unknown>, 'url');
+  const token = get(v as Record<string, unknown>, 'token');
+  if (url === undefined) return null;
+  if (typeof url !== 'string' || url.length > MAX_CALLBACK_URL_CHARS || !/^https?:\/\//i.test(url.trim())) throw fail(ERR.BAD_REQUEST, 'callback.url must be an http or https URL');
+  const refused = staticRefusal(url.trim());
+  if (refused) throw fail(ERR.BAD_REQUEST, `callback.url is refused: ${refused}`);
+  if (typeof token !== 'string' || token === '' || token.length > MAX_CALLBACK_TOKEN_CHARS) throw fail(ERR.BAD_REQUEST, `callback.token must be 1–${MAX_CALLBACK_TOKEN_CHARS} characters`);
+  return { url: url.trim(), token };
 }
 
 /** Ours to replace: made here or by the open API, not by a directory source. */
@@ -141,8 +165,8 @@ export interface ReplaceSummary {
   skipped: string[];
 }
 
-/** Applies a checked request. `actor` names the app in the action log. */
-export async function applyReplace(deps: OpenApiDeps, req: ReplaceRequest, actor: string): Promise<ReplaceSummary> {
+/** Applies a checked request. `actor` names the app in the action log; `appRow` checks the passwords of users listed with authType 2. */
+export async function applyReplace(deps: OpenApiDeps, req: ReplaceRequest, actor: string, appRow: number | null = null): Promise<ReplaceSummary> {
   const dir = deps.services.directory;
   const store = orgStore(deps.services.db);
   const sum: ReplaceSummary = { depts: { created: 0, updated: 0, deleted: 0 }, users: { created: 0, updated: 0, disabled: 0, inactive: 0 }, skipped: [] };
@@ -197,7 +221,7 @@ export async function applyReplace(deps: OpenApiDeps, req: ReplaceRequest, actor
     listed.add(rec.id);
     store.replaceDetails(rec.id, u.details);
     if (u.md5 !== null && (u.authType ?? 0) === 0) await dir.setPasswordHash(rec.id, await hashMd5Password(u.md5));
-    if (u.authType !== null) store.setExtra(rec.id, { authType: u.authType });
+    if (u.authType !== null) store.setExtra(rec.id, { authType: u.authType, authAppRow: u.authType === 2 ? appRow : null });
     if (u.enableState === -1 && rec.status !== 'disabled') {
       await dir.setStatus(rec.id, 'disabled');
       if (rec.authorised) await dir.setAuthorised(rec.id, false);

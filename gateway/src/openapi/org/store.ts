@@ -6,6 +6,8 @@ export interface UserExtra {
   attrs: { name: string; value: string }[];
   needChangePwd: boolean;
   authType: number;
+  /** The app that set authType 2 and checks the user's password (migration 016); null: the org-sync assistant. */
+  authAppRow: number | null;
   quitAt: number | null;
 }
 
@@ -34,7 +36,7 @@ export interface JobRow {
   finishedAt: number | null;
 }
 
-const NO_EXTRA: UserExtra = { shortCode: '', attrs: [], needChangePwd: false, authType: 0, quitAt: null };
+const NO_EXTRA: UserExtra = { shortCode: '', attrs: [], needChangePwd: false, authType: 0, authAppRow: null, quitAt: null };
 
 /** A GUID in the form the spec's server uses: `{8AD595F3-73B3-4B56-90AF-F336F9222FC5}`. */
 export function newGuid(): string {
@@ -56,7 +58,7 @@ export class OpenOrgStore {
       aliases: db.prepare<[], { dept_id: number; alias: string }>('SELECT dept_id, alias FROM openapi_dept_alias ORDER BY dept_id'),
       setAlias: db.prepare('INSERT INTO openapi_dept_alias (dept_id, alias) VALUES (?, ?) ON CONFLICT (dept_id) DO UPDATE SET alias = excluded.alias'),
       delAlias: db.prepare('DELETE FROM openapi_dept_alias WHERE dept_id = ?'),
-      extra: db.prepare<[number], { short_code: string; attrs: string; need_change_pwd: number; auth_type: number; quit_at: number | null }>('SELECT * FROM openapi_user_extra WHERE user_id = ?'),
+      extra: db.prepare<[number], { short_code: string; attrs: string; need_change_pwd: number; auth_type: number; auth_app_row: number | null; quit_at: number | null }>('SELECT * FROM openapi_user_extra WHERE user_id = ?'),
       ensureExtra: db.prepare('INSERT OR IGNORE INTO openapi_user_extra (user_id) VALUES (?)'),
       details: db.prepare<[number], { dept_id: number; position: string; weight: number; sort_id: number }>('SELECT dept_id, position, weight, sort_id FROM openapi_user_dept WHERE user_id = ?'),
       setDetail: db.prepare(`INSERT INTO openapi_user_dept (user_id, dept_id, position, weight, sort_id) VALUES (@u, @d, @position, @weight, @sortId)
@@ -107,7 +109,7 @@ export class OpenOrgStore {
     } catch {
       attrs = [];
     }
-    return { shortCode: r.short_code, attrs, needChangePwd: r.need_change_pwd === 1, authType: r.auth_type, quitAt: r.quit_at };
+    return { shortCode: r.short_code, attrs, needChangePwd: r.need_change_pwd === 1, authType: r.auth_type, authAppRow: r.auth_app_row, quitAt: r.quit_at };
   }
 
   setExtra(userId: number, patch: Partial<UserExtra>): void {
@@ -118,6 +120,7 @@ export class OpenOrgStore {
       if (patch.attrs !== undefined) cols.push(['attrs', JSON.stringify(patch.attrs)]);
       if (patch.needChangePwd !== undefined) cols.push(['need_change_pwd', patch.needChangePwd ? 1 : 0]);
       if (patch.authType !== undefined) cols.push(['auth_type', patch.authType]);
+      if (patch.authAppRow !== undefined) cols.push(['auth_app_row', patch.authAppRow]);
       if (patch.quitAt !== undefined) cols.push(['quit_at', patch.quitAt]);
       const sets = cols.map(([c]) => `${c} = ?`);
       const args = cols.map(([, v]) => v);
