@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import t from 'tap';
 import type { DeptId } from '../../gateway/src/protocol/client-v1.js';
-import { browserReady, ensureRootAdmin, launch, loginInBrowser, newConsolePage, type ConsolePage } from '../helpers/browser.js';
+import { browserReady, ensureRootAdmin, launch, loginInBrowser, modalSettled, newConsolePage, type ConsolePage } from '../helpers/browser.js';
 import { nextEvent, online } from '../helpers/clients.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -21,6 +21,7 @@ async function expand(page: Page, name: string): Promise<void> {
 /** Creates a department through the toolbar: top level, or under the selected department. */
 async function createDept(page: Page, where: 'top' | 'child', name: string): Promise<void> {
   await page.locator(where === 'top' ? '#dept-add-top' : '#dept-add-child').click();
+  await modalSettled(page);
   await page.locator('#dept-name-input').fill(name);
   await page.locator('#dept-name-ok').click();
   await deptTitle(page, name).waitFor();

@@ -157,6 +157,7 @@ export async function fillDate(input: Locator, value: string, mark: 'selected' |
  * opening animation: a click that lands while it still zooms in can miss.
  */
 export async function modalSettled(page: Page): Promise<void> {
-  await page.locator('.ant-modal').first().waitFor();
+  // closed dialogs may stay in the page, hidden: wait for the open one
+  await page.locator('.ant-modal:visible').first().waitFor();
   await page.locator('.ant-modal[class*="zoom"]').first().waitFor({ state: 'detached' });
 }

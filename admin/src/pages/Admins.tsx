@@ -1,5 +1,5 @@
 import { Alert, App as AntApp, Tabs } from 'antd';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { AdminView, MeView } from '../../../gateway/src/admin/api-types';
 import { api, errorMessage } from '../api';
 import { useI18n } from '../i18n';
@@ -23,18 +23,22 @@ export default function AdminsPage({ me: initialMe }: { me: MeView }) {
   const [error, setError] = useState<string | null>(null);
   const [tab, setTab] = useState('roles');
 
+  // each reload's number: an answer to an older reload that arrives after a newer one is dropped
+  const generation = useRef(0);
   const reload = useCallback(async () => {
+    const mine = ++generation.current;
     setLoading(true);
     try {
       // roles may have changed for the logged-in administrator too: what they may grant follows
       const [r, a, m] = await Promise.all([api<{ roles: RoleRow[] }>('GET', '/roles'), api<{ admins: AdminView[] }>('GET', '/admins'), api<MeView>('GET', '/me')]);
+      if (mine !== generation.current) return;
       setRoles(r.roles);
       setAdmins(a.admins);
       setMe(m);
     } catch (err) {
-      setError(errorMessage(err));
+      if (mine === generation.current) setError(errorMessage(err));
     } finally {
-      setLoading(false);
+      if (mine === generation.current) setLoading(false);
     }
   }, []);
 
